@@ -1,0 +1,56 @@
+/*
+ * guc.c
+ *		Settings, all under "cometchat.", and the module's entry point.
+ */
+#include "cometchat.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+int			cc_on_invalid = CC_ON_INVALID_QUARANTINE;
+int			cc_outcome_window = 300;
+
+static const struct config_enum_entry on_invalid_options[] = {
+	{"quarantine", CC_ON_INVALID_QUARANTINE, false},
+	{"error", CC_ON_INVALID_ERROR, false},
+	{NULL, 0, false}
+};
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomEnumVariable("cometchat.on_invalid",
+							 "What happens to a webhook payload that fails validation.",
+							 "quarantine stores it in cometchat.rejected with its problems and skips "
+							 "the insert; error raises an error listing the problems.",
+							 &cc_on_invalid,
+							 CC_ON_INVALID_QUARANTINE,
+							 on_invalid_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * The link rule of outcome events is part of what the lifecycle tables
+	 * mean, so only a superuser may change it (then runs cometchat.rebuild()).
+	 */
+	DefineCustomIntVariable("cometchat.outcome_window",
+							"How long after call_initiated an outcome event (busy, cancelled, "
+							"rejected, unanswered) of the same conversation still belongs to it.",
+							"Change it, then run cometchat.rebuild().",
+							&cc_outcome_window,
+							300,
+							1,
+							86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("cometchat");
+
+	cc_ingest_init();
+}

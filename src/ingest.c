@@ -1,0 +1,716 @@
+/*
+ * ingest.c
+ *		The ingest path: the BEFORE INSERT trigger on cometchat.events, and the
+ *		SQL functions built on the same analysis (ingest, ingest_raw, validate,
+ *		classify, idempotency_key).
+ *
+ * Every row inserted into the ledger goes through cc_events_trigger:
+ *   1. analyze the payload once (payload_rules.c);
+ *   2. invalid: store it in cometchat.rejected and skip the row, or raise
+ *      when cometchat.on_invalid = 'error';
+ *   3. compute the idempotency key; if the key is stored, skip the row
+ *      (INSERT 0 0, no dead tuple);
+ *   4. update the lifecycle tables (lifecycle.c) and fill the derived columns.
+ *
+ * Step 3 must hold when several sessions insert the same payload at once.  A
+ * lock on the key serializes them from the index probe until the row is in the
+ * index; the probe uses a dirty snapshot and waits for an in-progress inserter
+ * of the key to end, as a unique index would, then looks again.  The lock is
+ * released when the next row comes through (its index entry exists by then)
+ * or at transaction end, so a bulk load holds one key lock, not one per row.
+ */
+#include "cometchat.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(cc_events_trigger);
+PG_FUNCTION_INFO_V1(cc_ingest);
+PG_FUNCTION_INFO_V1(cc_ingest_raw);
+PG_FUNCTION_INFO_V1(cc_validate);
+PG_FUNCTION_INFO_V1(cc_classify);
+PG_FUNCTION_INFO_V1(cc_idempotency_key);
+
+/* Columns filled from the analysis, in the ledger and in classify()'s result. */
+typedef enum CcColumn
+{
+	COL_ID,
+	COL_PAYLOAD,
+	COL_VALID,
+	COL_APP,
+	COL_REGION,
+	COL_WEBHOOK,
+	COL_TRIGGER,
+	COL_KIND,
+	COL_FLOW,
+	COL_SESSION,
+	COL_CALL,
+	COL_OCCURRED,
+	COL_KEY,
+	CC_NUM_COLUMNS
+} CcColumn;
+
+static const char *const column_names[CC_NUM_COLUMNS] = {
+	[COL_ID] = "id",
+	[COL_PAYLOAD] = "payload",
+	[COL_VALID] = "valid",
+	[COL_APP] = "app_id",
+	[COL_REGION] = "region",
+	[COL_WEBHOOK] = "webhook",
+	[COL_TRIGGER] = "trigger",
+	[COL_KIND] = "kind",
+	[COL_FLOW] = "flow",
+	[COL_SESSION] = "session_id",
+	[COL_CALL] = "call_id",
+	[COL_OCCURRED] = "occurred_at",
+	[COL_KEY] = "idempotency_key",
+};
+
+/* 0-based attribute index of each column, or -1 */
+typedef struct CcColumnMap
+{
+	int			att[CC_NUM_COLUMNS];
+} CcColumnMap;
+
+/* What happened to the row ingest() inserted, reported by the trigger. */
+typedef enum CcStatus
+{
+	CC_ACCEPTED,
+	CC_DUPLICATE,
+	CC_REJECTED
+} CcStatus;
+
+static const char *const status_labels[] = {"accepted", "duplicate", "rejected"};
+
+typedef struct CcOutcome
+{
+	bool		filled;
+	CcStatus	status;
+	int64		event_id;
+	bytea	   *key;
+	ArrayType  *problems;
+	int64		rejected_id;
+	MemoryContext mcxt;
+} CcOutcome;
+
+static CcOutcome *outcome_sink = NULL;
+
+/* Advisory lock tags of ours carry this in field4 (PostgreSQL uses 1 and 2). */
+#define CC_LOCK_KEY		0xCC01
+
+static LOCKTAG held_key_lock;
+static bool holding_key_lock = false;
+
+/* Ledger layout, cached per relation until its relcache entry changes. */
+static Oid	cached_relid = InvalidOid;
+static CcColumnMap cached_map;
+static Oid	cached_key_index = InvalidOid;
+
+static SPIPlanPtr reject_plan = NULL;
+static SPIPlanPtr ingest_plan = NULL;
+
+static void
+invalidate_ledger_cache(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == cached_relid)
+	{
+		cached_relid = InvalidOid;
+		cached_key_index = InvalidOid;
+	}
+}
+
+void
+cc_ingest_init(void)
+{
+	CacheRegisterRelcacheCallback(invalidate_ledger_cache, (Datum) 0);
+}
+
+static void
+build_column_map(TupleDesc tupdesc, CcColumnMap *map)
+{
+	for (int c = 0; c < CC_NUM_COLUMNS; c++)
+		map->att[c] = -1;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped)
+			continue;
+		for (int c = 0; c < CC_NUM_COLUMNS; c++)
+			if (strcmp(NameStr(att->attname), column_names[c]) == 0)
+				map->att[c] = i;
+	}
+}
+
+/* The OID of an enum label; a syscache lookup. */
+Oid
+cc_enum_label(Oid enumtypid, const char *label)
+{
+	return DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(label),
+												ObjectIdGetDatum(enumtypid)));
+}
+
+static void
+set_text(Datum *values, bool *nulls, int att, const CcValue *v)
+{
+	if (att < 0)
+		return;
+	nulls[att] = !v->present;
+	if (v->present)
+		values[att] = PointerGetDatum(cc_value_text(v));
+}
+
+/*
+ * Fills the derived columns of tupdesc from an analyzed event.  key is the
+ * canonical key text (NULL for an invalid event); the key column gets its
+ * digest when it is bytea, the text itself when it is text.
+ */
+static void
+fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
+			 Datum *values, bool *nulls, StringInfo key, bytea *digest)
+{
+	const int  *att = map->att;
+	CcSlot		time_slot = ev->spec ? cc_shape_keys[ev->spec->shape].occurred_at : SLOT_NONE;
+
+	for (int c = COL_VALID; c < CC_NUM_COLUMNS; c++)
+		if (att[c] >= 0)
+			nulls[att[c]] = true;
+
+	if (att[COL_VALID] >= 0)
+	{
+		values[att[COL_VALID]] = BoolGetDatum(ev->nproblems == 0);
+		nulls[att[COL_VALID]] = false;
+	}
+	set_text(values, nulls, att[COL_APP], &ev->v[SLOT_APP]);
+	set_text(values, nulls, att[COL_REGION], &ev->v[SLOT_REGION]);
+	set_text(values, nulls, att[COL_WEBHOOK], &ev->v[SLOT_WEBHOOK]);
+	set_text(values, nulls, att[COL_TRIGGER], &ev->v[SLOT_TRIGGER]);
+	set_text(values, nulls, att[COL_SESSION], &ev->v[SLOT_SESSION]);
+	set_text(values, nulls, att[COL_CALL], &ev->v[SLOT_CALL_ID]);
+
+	if (ev->spec && att[COL_KIND] >= 0)
+	{
+		values[att[COL_KIND]] = ObjectIdGetDatum(cc_enum_label(TupleDescAttr(tupdesc, att[COL_KIND])->atttypid,
+															   cc_kind_name(ev->spec->kind)));
+		nulls[att[COL_KIND]] = false;
+	}
+	if (ev->spec && ev->spec->flow != FLOW_NONE && att[COL_FLOW] >= 0)
+	{
+		values[att[COL_FLOW]] = ObjectIdGetDatum(cc_enum_label(TupleDescAttr(tupdesc, att[COL_FLOW])->atttypid,
+															   cc_flow_name(ev->spec->flow)));
+		nulls[att[COL_FLOW]] = false;
+	}
+	if (time_slot != SLOT_NONE && ev->v[time_slot].present && att[COL_OCCURRED] >= 0)
+	{
+		values[att[COL_OCCURRED]] = TimestampTzGetDatum(cc_unix_to_timestamptz(ev->v[time_slot].num));
+		nulls[att[COL_OCCURRED]] = false;
+	}
+	if (key && att[COL_KEY] >= 0)
+	{
+		if (TupleDescAttr(tupdesc, att[COL_KEY])->atttypid == BYTEAOID)
+			values[att[COL_KEY]] = PointerGetDatum(digest);
+		else
+			values[att[COL_KEY]] = PointerGetDatum(cstring_to_text_with_len(key->data, key->len));
+		nulls[att[COL_KEY]] = false;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Quarantine                                                              */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Stores an invalid body in cometchat.rejected, or raises when
+ * cometchat.on_invalid = 'error'.  Returns the rejected row's id.
+ */
+static int64
+reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
+{
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int64		id;
+	bool		isnull;
+
+	if (cc_on_invalid == CC_ON_INVALID_ERROR)
+	{
+		StringInfoData detail;
+		ListCell   *lc;
+
+		initStringInfo(&detail);
+		foreach(lc, ev->problems)
+			appendStringInfo(&detail, "%s%s", detail.len ? "\n" : "", (char *) lfirst(lc));
+		if (ev->nproblems > list_length(ev->problems))
+			appendStringInfo(&detail, "\n(and %d more problems)", ev->nproblems - list_length(ev->problems));
+		ereport(ERROR,
+				(errcode(raw_body ? ERRCODE_INVALID_JSON_TEXT : ERRCODE_CHECK_VIOLATION),
+				 errmsg("invalid CometChat webhook payload: %d problem%s",
+						ev->nproblems, ev->nproblems == 1 ? "" : "s"),
+				 errdetail("%s", detail.data),
+				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in cometchat.rejected.")));
+	}
+
+	values[0] = PointerGetDatum(payload);
+	nulls[0] = payload ? ' ' : 'n';
+	values[1] = PointerGetDatum(raw_body);
+	nulls[1] = raw_body ? ' ' : 'n';
+	values[2] = PointerGetDatum(problems);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (reject_plan == NULL)
+	{
+		Oid			types[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
+		SPIPlanPtr	plan = SPI_prepare("INSERT INTO cometchat.rejected (payload, raw_body, problems) "
+									   "VALUES ($1, $2, $3) RETURNING id", 3, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the quarantine insert: %s", SPI_result_code_string(SPI_result));
+		reject_plan = plan;
+	}
+	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not store a rejected payload");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return id;
+}
+
+static void
+report_outcome(CcStatus status, int64 event_id, bytea *key, ArrayType *problems, int64 rejected_id)
+{
+	MemoryContext old;
+	CcOutcome  *o = outcome_sink;
+
+	if (o == NULL || o->filled)
+		return;
+	old = MemoryContextSwitchTo(o->mcxt);
+	o->filled = true;
+	o->status = status;
+	o->event_id = event_id;
+	o->key = key ? (bytea *) PG_DETOAST_DATUM_COPY(PointerGetDatum(key)) : NULL;
+	o->problems = problems ? DatumGetArrayTypePCopy(PointerGetDatum(problems)) : NULL;
+	o->rejected_id = rejected_id;
+	MemoryContextSwitchTo(old);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Duplicates                                                              */
+/* ---------------------------------------------------------------------- */
+
+static void
+release_key_lock(void)
+{
+	if (holding_key_lock && LockHeldByMe(&held_key_lock, ExclusiveLock))
+		LockRelease(&held_key_lock, ExclusiveLock, false);
+	holding_key_lock = false;
+}
+
+static void
+acquire_key_lock(bytea *digest)
+{
+	const uint32 *words = (const uint32 *) VARDATA(digest);
+
+	SET_LOCKTAG_ADVISORY(held_key_lock, MyDatabaseId, words[0], words[1], CC_LOCK_KEY);
+	(void) LockAcquire(&held_key_lock, ExclusiveLock, false, false);
+	holding_key_lock = true;
+}
+
+static Oid
+find_key_index(Relation rel, int key_att)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index index = irel->rd_index;
+
+		if (index->indisunique && index->indisvalid && index->indnkeyatts == 1 &&
+			index->indkey.values[0] == key_att + 1 && irel->rd_indexprs == NIL &&
+			RelationGetIndexPredicate(irel) == NIL)
+			result = RelationGetRelid(irel);
+		index_close(irel, AccessShareLock);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	if (!OidIsValid(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cometchat.events has no unique index on idempotency_key"),
+				 errhint("Reinstall the extension: DROP EXTENSION cometchat_webhooks; CREATE EXTENSION cometchat_webhooks;")));
+	return result;
+}
+
+/*
+ * Is this key already in the ledger?  Sees rows of in-progress transactions
+ * (a dirty snapshot) and waits for them to end, then looks again: a row whose
+ * inserter rolled back does not count.
+ */
+static bool
+key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existing_id)
+{
+	for (;;)
+	{
+		SnapshotData dirty;
+		Relation	irel;
+		IndexScanDesc scan;
+		ScanKeyData skey;
+		TupleTableSlot *slot;
+		TransactionId xwait = InvalidTransactionId;
+		ItemPointerData ctid;
+		bool		found = false;
+
+		InitDirtySnapshot(dirty);
+		irel = index_open(indexoid, RowExclusiveLock);
+		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
+		slot = table_slot_create(rel, NULL);
+		scan = index_beginscan(rel, irel, &dirty, 1, 0);
+		index_rescan(scan, &skey, 1, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			if (TransactionIdIsValid(xwait))
+				ctid = slot->tts_tid;
+			else
+			{
+				bool		isnull;
+
+				found = true;
+				*existing_id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
+			}
+		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(irel, NoLock);
+
+		if (!TransactionIdIsValid(xwait))
+			return found;
+		XactLockTableWait(xwait, rel, &ctid, XLTW_InsertIndex);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The trigger                                                             */
+/* ---------------------------------------------------------------------- */
+
+Datum
+cc_events_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	const CcColumnMap *map;
+	Datum		payload_datum;
+	bool		isnull;
+	Jsonb	   *payload;
+	CcEvent		ev;
+	StringInfoData key;
+	bytea	   *digest;
+	int64		existing_id;
+	Datum	   *values;
+	bool	   *nulls;
+	bool	   *replace;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "cc_events_trigger: must be fired BEFORE ... FOR EACH ROW");
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cometchat.events is append-only"),
+				 errdetail("Its derived columns and the lifecycle tables follow from the payload as received."),
+				 errhint("Insert the corrected payload as a new event.")));
+
+	/* The previous row of this backend is in the index by now. */
+	release_key_lock();
+
+	rel = td->tg_relation;
+	tupdesc = RelationGetDescr(rel);
+	tuple = td->tg_trigtuple;
+	if (cached_relid != RelationGetRelid(rel))
+	{
+		build_column_map(tupdesc, &cached_map);
+		cached_key_index = InvalidOid;
+		cached_relid = RelationGetRelid(rel);
+	}
+	map = &cached_map;
+	if (map->att[COL_PAYLOAD] < 0 || map->att[COL_KEY] < 0 || map->att[COL_ID] < 0)
+		elog(ERROR, "cc_events_trigger: %s is not a CometChat ledger", RelationGetRelationName(rel));
+	if (!OidIsValid(cached_key_index))
+		cached_key_index = find_key_index(rel, map->att[COL_KEY]);
+
+	payload_datum = heap_getattr(tuple, map->att[COL_PAYLOAD] + 1, tupdesc, &isnull);
+	if (isnull)
+	{
+		CcEvent		null_event = {0};
+		ArrayType  *problems;
+
+		cc_add_problem(&null_event, "payload: is null");
+		problems = cc_problems_array(&null_event);
+		report_outcome(CC_REJECTED, 0, NULL, problems, reject(NULL, NULL, problems, &null_event));
+		return PointerGetDatum(NULL);
+	}
+	payload = DatumGetJsonbP(payload_datum);
+
+	cc_analyze(payload, &ev);
+	if (ev.nproblems > 0)
+	{
+		ArrayType  *problems = cc_problems_array(&ev);
+
+		report_outcome(CC_REJECTED, 0, NULL, problems, reject(payload, NULL, problems, &ev));
+		return PointerGetDatum(NULL);
+	}
+
+	initStringInfo(&key);
+	cc_key_text(&ev, &key);
+	digest = cc_key_digest(key.data, key.len);
+
+	acquire_key_lock(digest);
+	if (key_exists(rel, cached_key_index, digest, map->att[COL_ID], &existing_id))
+	{
+		release_key_lock();
+		report_outcome(CC_DUPLICATE, existing_id, digest, NULL, 0);
+		return PointerGetDatum(NULL);
+	}
+
+	cc_lifecycle_apply(&ev);
+
+	values = palloc(sizeof(Datum) * tupdesc->natts);
+	nulls = palloc(sizeof(bool) * tupdesc->natts);
+	replace = palloc0(sizeof(bool) * tupdesc->natts);
+	fill_derived(&ev, tupdesc, map, values, nulls, &key, digest);
+	for (int c = COL_VALID; c < CC_NUM_COLUMNS; c++)
+		if (map->att[c] >= 0)
+			replace[map->att[c]] = true;
+	tuple = heap_modify_tuple(tuple, tupdesc, values, nulls, replace);
+
+	report_outcome(CC_ACCEPTED,
+				   DatumGetInt64(heap_getattr(tuple, map->att[COL_ID] + 1, tupdesc, &isnull)),
+				   digest, NULL, 0);
+	return PointerGetDatum(tuple);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ingest() and ingest_raw()                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Inserts through the ledger's trigger and returns what the trigger saw.  A
+ * raw body that was not JSON (raw_event holds its problem) goes straight to
+ * the quarantine.
+ */
+static Datum
+ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_body,
+			   CcEvent *raw_event)
+{
+	CcOutcome	outcome = {0};
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {false, true, true, true, true};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	outcome.mcxt = CurrentMemoryContext;
+
+	if (raw_body)
+	{
+		outcome.filled = true;
+		outcome.status = CC_REJECTED;
+		outcome.problems = cc_problems_array(raw_event);
+		outcome.rejected_id = reject(NULL, raw_body, outcome.problems, raw_event);
+	}
+	else
+	{
+		Datum		args[1] = {payload};
+		char		argnulls[1] = {isnull ? 'n' : ' '};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (ingest_plan == NULL)
+		{
+			Oid			types[1] = {JSONBOID};
+			SPIPlanPtr	plan = SPI_prepare("INSERT INTO cometchat.events (payload) VALUES ($1)", 1, types);
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not prepare the ledger insert: %s", SPI_result_code_string(SPI_result));
+			ingest_plan = plan;
+		}
+		outcome_sink = &outcome;
+		PG_TRY();
+		{
+			SPI_execute_plan(ingest_plan, args, argnulls, false, 0);
+		}
+		PG_FINALLY();
+		{
+			outcome_sink = NULL;
+		}
+		PG_END_TRY();
+		SPI_finish();
+		if (!outcome.filled)
+			ereport(ERROR,
+					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+					 errmsg("the insert into cometchat.events did not reach its ingest trigger"),
+					 errhint("Another trigger on cometchat.events may have skipped the row.")));
+	}
+
+	values[0] = ObjectIdGetDatum(cc_enum_label(TupleDescAttr(tupdesc, 0)->atttypid,
+											   status_labels[outcome.status]));
+	if (outcome.status != CC_REJECTED)
+	{
+		values[1] = Int64GetDatum(outcome.event_id);
+		nulls[1] = false;
+		values[2] = PointerGetDatum(outcome.key);
+		nulls[2] = false;
+	}
+	else
+	{
+		values[3] = PointerGetDatum(outcome.problems);
+		nulls[3] = false;
+		values[4] = Int64GetDatum(outcome.rejected_id);
+		nulls[4] = false;
+	}
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+Datum
+cc_ingest(PG_FUNCTION_ARGS)
+{
+	return ingest_payload(fcinfo, PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
+						  PG_ARGISNULL(0), NULL, NULL);
+}
+
+/*
+ * Parses a raw HTTP body.  A body that is not JSON is not lost: it is
+ * quarantined with its text.  jsonb_in raises on bad input, so it runs in a
+ * subtransaction; only data errors are caught, anything else (a cancel, out of
+ * memory) goes on up.
+ */
+Datum
+cc_ingest_raw(PG_FUNCTION_ARGS)
+{
+	text	   *body;
+	char	   *cstr;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile Datum payload = (Datum) 0;
+	char	   *volatile error = NULL;
+
+	if (PG_ARGISNULL(0))
+		return ingest_payload(fcinfo, (Datum) 0, true, NULL, NULL);
+	body = PG_GETARG_TEXT_PP(0);
+	cstr = text_to_cstring(body);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		payload = DirectFunctionCall1(jsonb_in, CStringGetDatum(cstr));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			category;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		error = edata->detail ? psprintf("%s (%s)", edata->message, edata->detail) : edata->message;
+	}
+	PG_END_TRY();
+
+	if (error)
+	{
+		CcEvent		raw_event = {0};
+
+		cc_add_problem(&raw_event, "body: not valid JSON: %s", error);
+		return ingest_payload(fcinfo, (Datum) 0, true, body, &raw_event);
+	}
+	return ingest_payload(fcinfo, payload, false, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* validate(), classify(), idempotency_key()                               */
+/* ---------------------------------------------------------------------- */
+
+Datum
+cc_validate(PG_FUNCTION_ARGS)
+{
+	CcEvent		ev;
+
+	cc_analyze(PG_GETARG_JSONB_P(0), &ev);
+	if (ev.nproblems == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	PG_RETURN_ARRAYTYPE_P(cc_problems_array(&ev));
+}
+
+Datum
+cc_classify(PG_FUNCTION_ARGS)
+{
+	CcEvent		ev;
+	TupleDesc	tupdesc;
+	CcColumnMap map;
+	Datum	   *values;
+	bool	   *nulls;
+	StringInfoData key;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	build_column_map(tupdesc, &map);
+
+	cc_analyze(PG_GETARG_JSONB_P(0), &ev);
+	values = palloc0(sizeof(Datum) * tupdesc->natts);
+	nulls = palloc(sizeof(bool) * tupdesc->natts);
+	memset(nulls, true, sizeof(bool) * tupdesc->natts);
+	initStringInfo(&key);
+	if (ev.nproblems == 0)
+		cc_key_text(&ev, &key);
+	fill_derived(&ev, tupdesc, &map, values, nulls, ev.nproblems == 0 ? &key : NULL, NULL);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+cc_idempotency_key(PG_FUNCTION_ARGS)
+{
+	CcEvent		ev;
+	StringInfoData key;
+
+	cc_analyze(PG_GETARG_JSONB_P(0), &ev);
+	if (ev.nproblems > 0)
+		PG_RETURN_NULL();
+	initStringInfo(&key);
+	cc_key_text(&ev, &key);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(key.data, key.len));
+}

@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# A private, throwaway PostgreSQL 15 cluster: initdb into a fresh directory,
+# its unix socket in that directory, no TCP listener, deleted afterwards.
+#
+#   cc_cluster_start WORKDIR   sets CC_PGROOT, CC_PGDATA, CC_PGLOG and exports
+#                              PGHOST, PGPORT, PGUSER for every client after it
+#   cc_cluster_stop            stops the server (quietly; safe to call twice)
+#   cc_createdb NAME [EXT...]  a new database with those extensions
+
+# As root, the server runs as the postgres OS user (initdb refuses root); as
+# anyone else, as that user.  The command runs from the cluster directory,
+# because the server's user may not be allowed into the caller's directory.
+cc_as_server_user() {
+    if [[ $EUID -eq 0 ]]; then
+        (cd "$CC_PGROOT" && runuser -u postgres -- "$@")
+    else
+        (cd "$CC_PGROOT" && "$@")
+    fi
+}
+
+# A port nobody listens on.  The server opens no TCP socket and its unix
+# socket sits in a private directory, so the port only names that socket;
+# picking a free one still keeps clear of anything else on the machine.
+cc_free_port() {
+    local port tries
+    for ((tries = 0; tries < 200; tries++)); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    cc_die "no free port found"
+}
+
+cc_cluster_start() {
+    local work=$1
+    CC_PGROOT=$work/pg
+    CC_PGDATA=$CC_PGROOT/data
+    CC_PGLOG=$CC_PGROOT/server.log
+    mkdir -p "$CC_PGROOT"
+    if [[ $EUID -eq 0 ]]; then
+        # mktemp made WORKDIR 0700 for root: let the postgres user through to
+        # its own subdirectory, and nothing more.
+        chmod 0711 "$work"
+        chown postgres:postgres "$CC_PGROOT"
+    fi
+    chmod 0700 "$CC_PGROOT"
+
+    PGPORT=$(cc_free_port)
+    PGHOST=$CC_PGROOT
+    PGUSER=postgres
+    export PGHOST PGPORT PGUSER
+
+    cc_say "starting a private PostgreSQL 15 cluster in $CC_PGROOT (port $PGPORT, socket only)"
+    if ! cc_as_server_user "$PGBIN/initdb" -D "$CC_PGDATA" -U postgres --auth=trust \
+            --encoding=UTF8 --no-locale --no-sync >"$CC_PGROOT/initdb.log" 2>&1 </dev/null; then
+        cat -- "$CC_PGROOT/initdb.log" >&2
+        cc_die "initdb failed"
+    fi
+    cat >>"$CC_PGDATA/postgresql.conf" <<CONF
+
+# cometchat_webhooks test cluster
+listen_addresses = ''
+port = $PGPORT
+unix_socket_directories = '$CC_PGROOT'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_prepared_transactions = 10
+timezone = 'UTC'
+log_timezone = 'UTC'
+lc_messages = 'C'
+log_line_prefix = '%m [%p] %q%u@%d '
+CONF
+    if ! cc_as_server_user "$PGBIN/pg_ctl" -D "$CC_PGDATA" -l "$CC_PGLOG" -w -t 120 start \
+            >"$CC_PGROOT/pg_ctl.log" 2>&1 </dev/null; then
+        cat -- "$CC_PGROOT/pg_ctl.log" "$CC_PGLOG" >&2 || true
+        cc_die "the PostgreSQL server did not start"
+    fi
+}
+
+cc_cluster_stop() {
+    [[ -n ${CC_PGDATA:-} && -f $CC_PGDATA/postmaster.pid ]] || return 0
+    cc_as_server_user "$PGBIN/pg_ctl" -D "$CC_PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 </dev/null ||
+        cc_as_server_user "$PGBIN/pg_ctl" -D "$CC_PGDATA" -m immediate -w -t 60 stop >/dev/null 2>&1 </dev/null ||
+        true
+}
+
+cc_psql() {
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@" </dev/null
+}
+
+cc_createdb() {
+    local db=$1 ext
+    shift
+    cc_psql -d postgres -c "CREATE DATABASE \"$db\" TEMPLATE template0" >/dev/null
+    for ext in "$@"; do
+        cc_psql -d "$db" -c "CREATE EXTENSION \"$ext\"" >/dev/null
+    done
+}
