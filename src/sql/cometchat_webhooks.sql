@@ -40,8 +40,9 @@ CREATE TYPE cometchat.session_mode AS ENUM ('call', 'meet');
 
 CREATE TYPE cometchat.session_status AS ENUM ('active', 'ended');
 
--- Where a participant fact came from, weakest first: the end event's
--- all_occupants, then the leave event, then the join event.
+-- Where a participant fact (left_at, audio_only) came from, weakest first:
+-- the end event's all_occupants, then the leave event, then the join event.
+-- A fact from a stronger source wins whatever the arrival order.
 CREATE TYPE cometchat.fact_source AS ENUM ('end_event', 'leave_event', 'join_event');
 
 CREATE TYPE cometchat.classification AS (
@@ -181,7 +182,7 @@ CREATE TABLE cometchat.participants (
     sdk                text,
     sdk_version        text,
     left_at_from       cometchat.fact_source,
-    details_from       cometchat.fact_source NOT NULL,
+    audio_only_from    cometchat.fact_source,
     PRIMARY KEY (app_id, session_id, name, joined_at)
 );
 CREATE INDEX participants_by_time ON cometchat.participants (app_id, session_id, joined_at);
