@@ -42,6 +42,10 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/acl.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 
 PG_FUNCTION_INFO_V1(cc_events_trigger);
 PG_FUNCTION_INFO_V1(cc_ingest);
@@ -238,6 +242,33 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 /* Quarantine                                                              */
 /* ---------------------------------------------------------------------- */
 
+static Oid
+ledger_relid(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("cometchat", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"cometchat.%s\" does not exist", relname),
+				 errhint("Is the extension cometchat_webhooks installed in this database?")));
+	return relid;
+}
+
+static Oid
+quarantine_owner(void)
+{
+	Oid			relid = ledger_relid("rejected");
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	return owner;
+}
+
 /*
  * Stores an invalid body in cometchat.rejected, or raises when
  * cometchat.on_invalid = 'error'.  Returns the rejected row's id.
@@ -249,6 +280,8 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 	char		nulls[3] = {' ', ' ', ' '};
 	int64		id;
 	bool		isnull;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	if (cc_on_invalid == CC_ON_INVALID_ERROR)
 	{
@@ -268,6 +301,11 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in cometchat.rejected.")));
 	}
 
+	/*
+	 * The quarantine is written with its owner's rights: whoever may insert
+	 * into the ledger may have a body quarantined, and needs no grant on
+	 * cometchat.rejected itself.
+	 */
 	values[0] = PointerGetDatum(payload);
 	nulls[0] = payload ? ' ' : 'n';
 	values[1] = PointerGetDatum(raw_body);
@@ -286,8 +324,19 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			elog(ERROR, "could not prepare the quarantine insert: %s", SPI_result_code_string(SPI_result));
 		reject_plan = plan;
 	}
-	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not store a rejected payload");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(quarantine_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
+			SPI_processed != 1)
+			elog(ERROR, "could not store a rejected payload");
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return id;
@@ -315,11 +364,21 @@ report_outcome(CcStatus status, int64 event_id, bytea *key, ArrayType *problems,
 /* Duplicates                                                              */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The key lock belongs to the top transaction's resource owner, not to the
+ * statement that took it, so the next statement's row can release it.
+ */
 static void
 release_key_lock(void)
 {
 	if (holding_key_lock && LockHeldByMe(&held_key_lock, ExclusiveLock))
+	{
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
 		LockRelease(&held_key_lock, ExclusiveLock, false);
+		CurrentResourceOwner = save;
+	}
 	holding_key_lock = false;
 }
 
@@ -327,9 +386,19 @@ static void
 acquire_key_lock(bytea *digest)
 {
 	const uint32 *words = (const uint32 *) VARDATA(digest);
+	ResourceOwner save = CurrentResourceOwner;
 
 	SET_LOCKTAG_ADVISORY(held_key_lock, MyDatabaseId, words[0], words[1], CC_LOCK_KEY);
-	(void) LockAcquire(&held_key_lock, ExclusiveLock, false, false);
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	PG_TRY();
+	{
+		(void) LockAcquire(&held_key_lock, ExclusiveLock, false, false);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save;
+	}
+	PG_END_TRY();
 	holding_key_lock = true;
 }
 
@@ -363,9 +432,11 @@ find_key_index(Relation rel, int key_att)
 }
 
 /*
- * Is this key already in the ledger?  Sees rows of in-progress transactions
- * (a dirty snapshot) and waits for them to end, then looks again: a row whose
- * inserter rolled back does not count.
+ * Takes the key lock and looks for the key in the ledger.  Sees rows of
+ * in-progress transactions (a dirty snapshot); for one, it lets go of the key
+ * lock (holding it while asleep could close a deadlock cycle with that very
+ * transaction), waits for the transaction to end, and starts again: a row
+ * whose inserter rolled back does not count.  Returns with the lock held.
  */
 static bool
 key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existing_id)
@@ -381,6 +452,7 @@ key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existin
 		ItemPointerData ctid;
 		bool		found = false;
 
+		acquire_key_lock(digest);
 		InitDirtySnapshot(dirty);
 		irel = index_open(indexoid, RowExclusiveLock);
 		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
@@ -406,6 +478,7 @@ key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existin
 
 		if (!TransactionIdIsValid(xwait))
 			return found;
+		release_key_lock();
 		XactLockTableWait(xwait, rel, &ctid, XLTW_InsertIndex);
 	}
 }
@@ -487,7 +560,6 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	cc_key_text(&ev, &key);
 	digest = cc_key_digest(key.data, key.len);
 
-	acquire_key_lock(digest);
 	if (key_exists(rel, cached_key_index, digest, map->att[COL_ID], &existing_id))
 	{
 		release_key_lock();
@@ -653,6 +725,14 @@ cc_ingest_raw(PG_FUNCTION_ARGS)
 	if (error)
 	{
 		CcEvent		raw_event = {0};
+
+		/* Quarantining is part of ingesting: the caller must be a receiver. */
+		if (pg_class_aclcheck(ledger_relid("events"), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for table cometchat.events"),
+					 errdetail("cometchat.ingest_raw() stores a body that is not JSON in cometchat.rejected for receivers only."),
+					 errhint("GRANT INSERT (payload) ON cometchat.events TO the receiving role.")));
 
 		cc_add_problem(&raw_event, "body: not valid JSON: %s", error);
 		return ingest_payload(fcinfo, (Datum) 0, true, body, &raw_event);
