@@ -132,6 +132,10 @@ static Oid	cached_key_index = InvalidOid;
 static SPIPlanPtr reject_plan = NULL;
 static SPIPlanPtr ingest_plan = NULL;
 
+static void key_lock_xact_callback(XactEvent event, void *arg);
+static void key_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									  SubTransactionId parentSubid, void *arg);
+
 static void
 invalidate_ledger_cache(Datum arg, Oid relid)
 {
@@ -146,6 +150,8 @@ void
 cc_ingest_init(void)
 {
 	CacheRegisterRelcacheCallback(invalidate_ledger_cache, (Datum) 0);
+	RegisterXactCallback(key_lock_xact_callback, NULL);
+	RegisterSubXactCallback(key_lock_subxact_callback, NULL);
 }
 
 static void
@@ -365,20 +371,15 @@ report_outcome(CcStatus status, int64 event_id, bytea *key, ArrayType *problems,
 /* ---------------------------------------------------------------------- */
 
 /*
- * The key lock belongs to the top transaction's resource owner, not to the
- * statement that took it, so the next statement's row can release it.
+ * The key lock is a session-level lock: it belongs to no statement, so the
+ * next statement's row can release it, and transaction (or subtransaction)
+ * end releases whatever is left.
  */
 static void
 release_key_lock(void)
 {
-	if (holding_key_lock && LockHeldByMe(&held_key_lock, ExclusiveLock))
-	{
-		ResourceOwner save = CurrentResourceOwner;
-
-		CurrentResourceOwner = TopTransactionResourceOwner;
-		LockRelease(&held_key_lock, ExclusiveLock, false);
-		CurrentResourceOwner = save;
-	}
+	if (holding_key_lock)
+		LockRelease(&held_key_lock, ExclusiveLock, true);
 	holding_key_lock = false;
 }
 
@@ -386,20 +387,25 @@ static void
 acquire_key_lock(bytea *digest)
 {
 	const uint32 *words = (const uint32 *) VARDATA(digest);
-	ResourceOwner save = CurrentResourceOwner;
 
+	Assert(!holding_key_lock);
 	SET_LOCKTAG_ADVISORY(held_key_lock, MyDatabaseId, words[0], words[1], CC_LOCK_KEY);
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	PG_TRY();
-	{
-		(void) LockAcquire(&held_key_lock, ExclusiveLock, false, false);
-	}
-	PG_FINALLY();
-	{
-		CurrentResourceOwner = save;
-	}
-	PG_END_TRY();
+	(void) LockAcquire(&held_key_lock, ExclusiveLock, true, false);
 	holding_key_lock = true;
+}
+
+static void
+key_lock_xact_callback(XactEvent event, void *arg)
+{
+	release_key_lock();
+}
+
+static void
+key_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		release_key_lock();
 }
 
 static Oid
