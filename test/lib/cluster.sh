@@ -5,6 +5,8 @@
 #   cc_cluster_start WORKDIR   sets CC_PGROOT, CC_PGDATA, CC_PGLOG and exports
 #                              PGHOST, PGPORT, PGUSER for every client after it
 #   cc_cluster_stop            stops the server (quietly; safe to call twice)
+#   cc_wait_ready              waits until the server accepts connections
+#   cc_psql ARGS...            psql without ~/.psqlrc, stopping at the first error
 #   cc_createdb NAME [EXT...]  a new database with those extensions
 
 # As root, the server runs as the postgres OS user (initdb refuses root); as
@@ -88,14 +90,26 @@ cc_cluster_stop() {
 }
 
 cc_psql() {
-    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@" </dev/null
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# After a crash the server restarts and refuses connections while it
+# recovers; waiting keeps one crash from failing every test after it.
+cc_wait_ready() {
+    local i
+    for ((i = 0; i < 120; i++)); do
+        "$PGBIN/pg_isready" -q </dev/null && return 0
+        sleep 0.5
+    done
+    return 1
 }
 
 cc_createdb() {
     local db=$1 ext
     shift
-    cc_psql -d postgres -c "CREATE DATABASE \"$db\" TEMPLATE template0" >/dev/null
+    cc_wait_ready || return 1
+    cc_psql -d postgres -c "CREATE DATABASE \"$db\" TEMPLATE template0" </dev/null >/dev/null || return 1
     for ext in "$@"; do
-        cc_psql -d "$db" -c "CREATE EXTENSION \"$ext\"" >/dev/null
+        cc_psql -d "$db" -c "CREATE EXTENSION \"$ext\"" </dev/null >/dev/null || return 1
     done
 }
