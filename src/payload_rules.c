@@ -384,7 +384,8 @@ describe_value(const JsonbValue *jv)
 			break;
 		case jbvNumeric:
 			{
-				char	   *num = numeric_normalize(jv->val.numeric);
+				char	   *num = DatumGetCString(DirectFunctionCall1(numeric_out,
+																	  NumericGetDatum(jv->val.numeric)));
 				int			len = strlen(num);
 
 				appendStringInfoString(&buf, "number ");
@@ -427,13 +428,13 @@ all_digits(const char *s, int len)
 }
 
 /*
- * A JSON number as int64, if it is a whole number that fits.  jsonb keeps
- * numbers as numeric; numeric_normalize gives its shortest exact text.
+ * A JSON number as int64, if it was written as a whole number (52, not 52.0)
+ * and fits.  jsonb keeps numbers as numeric, which keeps the written scale.
  */
 static bool
 numeric_to_int64(Numeric num, int64 *result, char **text_out)
 {
-	char	   *txt = numeric_normalize(num);
+	char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
 	const char *p = txt;
 	int			len;
 
@@ -651,13 +652,16 @@ check_value(CcEvent *ev, const char *prefix, const CcField *fields, int i,
 				out->present = true;
 				return true;
 			}
-			if (jv->type == jbvString &&
-				(jv->val.string.len == 4 || jv->val.string.len == 5))
+			if (jv->type == jbvString)
 			{
-				if (memcmp(jv->val.string.val, "true", jv->val.string.len) == 0 ||
-					memcmp(jv->val.string.val, "false", jv->val.string.len) == 0)
+				bool		is_true = jv->val.string.len == 4 &&
+					memcmp(jv->val.string.val, "true", 4) == 0;
+				bool		is_false = jv->val.string.len == 5 &&
+					memcmp(jv->val.string.val, "false", 5) == 0;
+
+				if (is_true || is_false)
 				{
-					out->flag = jv->val.string.len == 4;
+					out->flag = is_true;
 					out->present = true;
 					return true;
 				}
@@ -676,7 +680,8 @@ check_value(CcEvent *ev, const char *prefix, const CcField *fields, int i,
 			}
 			if (jv->type == jbvNumeric)
 			{
-				char	   *txt = numeric_normalize(jv->val.numeric);
+				char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out,
+																	  NumericGetDatum(jv->val.numeric)));
 
 				if (is_decimal(txt, strlen(txt)) && strlen(txt) <= 40)
 				{
