@@ -12,13 +12,15 @@
  * rows change:
  *
  *  - instance: a participant or recording belongs to the session instance
- *    with the latest started_at at or before its own time.  When a start or
- *    end event reveals a new instance, the rows in its time range move to it
- *    and the counts of the instances involved are recounted.
+ *    with the latest started_at at or before its own time, or to the first
+ *    instance when it is earlier than all of them (clocks disagree by a
+ *    second).  When a start or end event reveals a new instance, the rows in
+ *    its time range move to it and the instances involved are recounted.
  *  - outcome: an outcome event belongs to the call of its conversation
  *    initiated last at or before it, within cometchat.outcome_window.  When a
  *    call_initiated arrives, the outcomes in its window that belonged to an
- *    older call (or to none) move to it.
+ *    older call (or to none) move to it; when it replaces the message a call
+ *    row was taken from, that message's outcomes look for their call again.
  *  - peak_participants: recomputed from the instance's intervals when the
  *    instance has ended, and again if a late event changes an ended instance.
  *
@@ -51,6 +53,9 @@ typedef enum CcStmt
 {
 	ST_INSTANCE_AT,
 	ST_SESSION_GET,
+	ST_CALL_GET_SESSION,
+	ST_CALL_GET_UNLINKED,
+	ST_UNLINK_OUTCOMES,
 	ST_SESSION_INSERT,
 	ST_SESSION_UPDATE,
 	ST_NEXT_INSTANCE,
@@ -92,9 +97,16 @@ typedef struct CcStatement
 	Oid			types[12];
 } CcStatement;
 
-/* The merge that "calls won by the smaller message id" uses, in SQL. */
+/*
+ * Several call_initiated messages may name one call (one session id).  The
+ * row takes its facts from one of them, by a total order: the smallest
+ * message id (as a number), then the earliest sentAt, then the rest.
+ */
+#define CALL_ORDER(r) \
+	"(length(" r ".call_id), " r ".call_id, " r ".initiated_at, " r ".conversation_id, " \
+	r ".caller, " r ".receiver, " r ".receiver_type, " r ".media)"
 #define CALL_WINS \
-	"(c.call_id IS NULL OR (length(EXCLUDED.call_id), EXCLUDED.call_id) < (length(c.call_id), c.call_id))"
+	"(c.call_id IS NULL OR " CALL_ORDER("EXCLUDED") " < " CALL_ORDER("c") ")"
 #define CALL_MERGE \
 	" call_id = CASE WHEN " CALL_WINS " THEN EXCLUDED.call_id ELSE c.call_id END," \
 	" conversation_id = CASE WHEN " CALL_WINS " THEN EXCLUDED.conversation_id ELSE c.conversation_id END," \
@@ -116,10 +128,25 @@ typedef struct CcStatement
 	" ELSE p." col " END,"
 
 static const CcStatement statements[CC_NUM_STMTS] = {
+	/* The latest instance started at or before $3; failing that, the first. */
 	[ST_INSTANCE_AT] = {
-		"SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at <= $3"
-		" ORDER BY started_at DESC LIMIT 1", 3, {T, T, TS}},
+		"(SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
+		"  WHERE app_id = $1 AND session_id = $2 AND started_at <= $3"
+		"  ORDER BY started_at DESC LIMIT 1)"
+		" UNION ALL"
+		" (SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
+		"  WHERE app_id = $1 AND session_id = $2 ORDER BY started_at LIMIT 1)"
+		" LIMIT 1", 3, {T, T, TS}},
+	[ST_CALL_GET_SESSION] = {
+		"SELECT call_id, initiated_at FROM cometchat.calls"
+		" WHERE app_id = $1 AND session_id = $2", 2, {T, T}},
+	[ST_CALL_GET_UNLINKED] = {
+		"SELECT call_id, initiated_at FROM cometchat.calls"
+		" WHERE app_id = $1 AND call_id = $3 AND session_id IS NULL", 3, {T, T, T}},
+	[ST_UNLINK_OUTCOMES] = {
+		"UPDATE cometchat.call_outcomes SET linked_call_id = NULL"
+		" WHERE app_id = $1 AND linked_call_id = $2"
+		" RETURNING outcome_id, conversation_id, sent_at", 2, {T, T}},
 	[ST_SESSION_GET] = {
 		"SELECT ended_at FROM cometchat.sessions"
 		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 3, {T, T, TS}},
@@ -136,16 +163,17 @@ static const CcStatement statements[CC_NUM_STMTS] = {
 	[ST_PREV_INSTANCE] = {
 		"SELECT max(started_at) FROM cometchat.sessions"
 		" WHERE app_id = $1 AND session_id = $2 AND started_at < $3", 3, {T, T, TS}},
+	/* $4: the next instance's start; $5: this is the first instance */
 	[ST_ADOPT_PARTICIPANTS] = {
 		"UPDATE cometchat.participants SET session_started_at = $3"
-		" WHERE app_id = $1 AND session_id = $2 AND joined_at >= $3"
+		" WHERE app_id = $1 AND session_id = $2 AND (joined_at >= $3 OR $5)"
 		" AND ($4::timestamptz IS NULL OR joined_at < $4)"
-		" AND session_started_at IS DISTINCT FROM $3", 4, {T, T, TS, TS}},
+		" AND session_started_at IS DISTINCT FROM $3", 5, {T, T, TS, TS, B}},
 	[ST_ADOPT_RECORDINGS] = {
 		"UPDATE cometchat.recordings SET session_started_at = $3"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at >= $3"
+		" WHERE app_id = $1 AND session_id = $2 AND (started_at >= $3 OR $5)"
 		" AND ($4::timestamptz IS NULL OR started_at < $4)"
-		" AND session_started_at IS DISTINCT FROM $3", 4, {T, T, TS, TS}},
+		" AND session_started_at IS DISTINCT FROM $3", 5, {T, T, TS, TS, B}},
 	[ST_RECOUNT] = {
 		"UPDATE cometchat.sessions s SET"
 		" participant_count = (SELECT count(DISTINCT p.name) FROM cometchat.participants p"
@@ -565,19 +593,25 @@ apply_instance(CcContext *cx)
 		run(ST_PREV_INSTANCE, args, NULL);
 		prev = result_datum(0, 1, &prev_null);
 		{
-			Datum		adopt[4] = {cx->app, cx->session, started, next};
-			bool		anulls[4] = {false, false, false, next_null};
+			Datum		adopt[5] = {cx->app, cx->session, started, next, BoolGetDatum(prev_null)};
+			bool		anulls[5] = {false, false, false, next_null, false};
 
 			moved = run(ST_ADOPT_PARTICIPANTS, adopt, anulls);
 			moved += run(ST_ADOPT_RECORDINGS, adopt, anulls);
 		}
 		if (moved > 0)
 		{
+			/* Rows came from the instance before, or, for a new first instance, the one after. */
 			session_stmt(cx, ST_RECOUNT, started);
 			if (!prev_null)
 			{
 				session_stmt(cx, ST_RECOUNT, prev);
 				session_stmt(cx, ST_PEAK, prev);
+			}
+			else if (!next_null)
+			{
+				session_stmt(cx, ST_RECOUNT, next);
+				session_stmt(cx, ST_PEAK, next);
 			}
 		}
 	}
@@ -610,6 +644,39 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 	run(ST_CALL_OUTCOME, args, NULL);
 }
 
+/*
+ * The outcomes linked to a message that no call row is taken from any more
+ * look for their call again.
+ */
+static void
+retarget_outcomes(CcContext *cx, Datum old_call_id)
+{
+	Datum		args[2] = {cx->app, old_call_id};
+	uint64		n = run(ST_UNLINK_OUTCOMES, args, NULL);
+	SPITupleTable *unlinked = SPI_tuptable;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		outcome_id = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 1, &isnull);
+		Datum		conversation = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 2, &isnull);
+		Datum		sent = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 3, &isnull);
+		Datum		target[4] = {cx->app, conversation, sent, Int32GetDatum(cc_outcome_window)};
+		Datum		call_id;
+
+		if (run(ST_OUTCOME_TARGET, target, NULL) == 0)
+			continue;
+		call_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(result_datum(0, 1, &isnull)));
+		{
+			Datum		link[3] = {cx->app, outcome_id, call_id};
+
+			run(ST_OUTCOME_LINK, link, NULL);
+		}
+		recompute_call_outcome(cx, call_id);
+	}
+	recompute_call_outcome(cx, old_call_id);
+}
+
 static void
 apply_call_initiated(CcContext *cx)
 {
@@ -622,6 +689,10 @@ apply_call_initiated(CcContext *cx)
 	bool		isnull;
 	bool		inserted;
 	Datum		winner;
+	bool		had_winner = false;
+	bool		is_winner;
+	Datum		old_call_id = (Datum) 0;
+	TimestampTz old_initiated = 0;
 
 	args[0] = cx->app;
 	args[1] = cx->session;
@@ -634,15 +705,35 @@ apply_call_initiated(CcContext *cx)
 	args[7] = PointerGetDatum(cc_value_text(&ev->v[SLOT_MEDIA]));
 	args[8] = initiated;
 
+	/* The message the row was taken from until now, if any. */
+	if (run(linked ? ST_CALL_GET_SESSION : ST_CALL_GET_UNLINKED, args, nulls) > 0)
+	{
+		Datum		d = result_datum(0, 1, &isnull);
+
+		if (!isnull)
+		{
+			had_winner = true;
+			old_call_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+			old_initiated = DatumGetTimestampTz(result_datum(0, 2, &isnull));
+		}
+	}
+
 	run(linked ? ST_CALL_UPSERT_SESSION : ST_CALL_UPSERT_UNLINKED, args, nulls);
 	inserted = result_bool(0, 1);
 	winner = result_datum(0, 2, &isnull);
+	is_winner = !isnull &&
+		strcmp(TextDatumGetCString(winner), TextDatumGetCString(call_id)) == 0 &&
+		DatumGetTimestampTz(result_datum(0, 3, &isnull)) == DatumGetTimestampTz(initiated);
 	if (inserted && linked)
 		run(ST_CALL_INIT_COUNT, args, NULL);
 
-	/* Only the call this event describes takes outcomes. */
-	if (isnull || strcmp(TextDatumGetCString(winner), TextDatumGetCString(call_id)) != 0)
+	/* Only the message the row is now taken from takes outcomes. */
+	if (!is_winner)
 		return;
+	if (had_winner &&
+		(strcmp(TextDatumGetCString(old_call_id), TextDatumGetCString(call_id)) != 0 ||
+		 old_initiated != DatumGetTimestampTz(initiated)))
+		retarget_outcomes(cx, old_call_id);
 	{
 		Datum		rargs[5] = {cx->app, args[3], initiated, call_id, Int32GetDatum(cc_outcome_window)};
 		uint64		n = run(ST_RELINK_OUTCOMES, rargs, NULL);

@@ -75,11 +75,33 @@ log_timezone = 'UTC'
 lc_messages = 'C'
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
-    if ! cc_as_server_user "$PGBIN/pg_ctl" -D "$CC_PGDATA" -l "$CC_PGLOG" -w -t 120 start \
+    local server=()
+    if ((${CC_VALGRIND:-0})); then
+        cc_valgrind_wrapper
+        server=(-p "$CC_PGROOT/postgres-under-valgrind")
+    fi
+    if ! cc_as_server_user "$PGBIN/pg_ctl" -D "$CC_PGDATA" -l "$CC_PGLOG" -w -t 300 "${server[@]}" start \
             >"$CC_PGROOT/pg_ctl.log" 2>&1 </dev/null; then
         cat -- "$CC_PGROOT/pg_ctl.log" "$CC_PGLOG" >&2 || true
         cc_die "the PostgreSQL server did not start"
     fi
+}
+
+# The server under valgrind memcheck: every process (postmaster and each
+# backend it forks) writes its own report into $CC_PGROOT/valgrind/.
+# test/valgrind.supp silences what PostgreSQL itself is known to do (padding
+# bytes of structs written to files and sockets).
+cc_valgrind_wrapper() {
+    mkdir -p "$CC_PGROOT/valgrind"
+    [[ $EUID -eq 0 ]] && chown postgres:postgres "$CC_PGROOT/valgrind"
+    cp -- "$CC_ROOT/test/valgrind.supp" "$CC_PGROOT/valgrind.supp"
+    cat >"$CC_PGROOT/postgres-under-valgrind" <<SH
+#!/bin/sh
+exec valgrind --tool=memcheck --quiet --trace-children=no --num-callers=40 \\
+    --suppressions=$CC_PGROOT/valgrind.supp --gen-suppressions=all \\
+    --log-file=$CC_PGROOT/valgrind/%p.log "$PGBIN/postgres" "\$@"
+SH
+    chmod 0755 "$CC_PGROOT/postgres-under-valgrind"
 }
 
 cc_cluster_stop() {

@@ -1,0 +1,293 @@
+-- Lifecycle, call outcomes: call_busy, call_cancelled, call_rejected and
+-- call_unanswered carry no session id.  Each links to the call of the same
+-- (app_id, conversationId) initiated last at or before the outcome's sentAt,
+-- within cometchat.outcome_window seconds (default 300).  busy and rejected
+-- are sent by the callee, so sender and receiver are swapped; the
+-- conversation is the same.  calls.outcome is the earliest linked outcome.
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET intervalstyle = 'postgres';
+\pset null '(null)'
+TRUNCATE cometchat.events, cometchat.rejected, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings RESTART IDENTITY;
+
+-- Payload builders following the reference (sections 4 and 5): app "app1",
+-- region "us", webhook "wh1" unless given; times are unix seconds
+-- (1700038800 = 2023-11-15 09:00:00 UTC, 1700125200 = the next day 09:00).
+CREATE FUNCTION pg_temp.ev(trig text, data jsonb, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('trigger', trig, 'data', data, 'appId', app, 'region', 'us', 'webhook', webhook)
+         || CASE WHEN trig LIKE 'meeting\_%' THEN '{"type": "meet"}'
+                 WHEN trig LIKE 'call\_%' AND data ? 'sessionId' THEN '{"type": "call"}'
+                 ELSE '{}' END::jsonb $$;
+-- call_initiated; session NULL leaves out data.call.data.entities (S7's copy).
+CREATE FUNCTION pg_temp.initiated(id text, conv text, caller text, callee text, sent bigint, session text,
+                                  media text DEFAULT 'audio', webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_initiated', jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', caller, 'receiverType', 'user', 'receiver', callee,
+    'category', 'call', 'type', media,
+    'data', jsonb_build_object('action', 'initiated')
+            || CASE WHEN session IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('entities', jsonb_build_object(
+                 'by', jsonb_build_object('entity', jsonb_build_object('uid', caller, 'name', caller), 'entityType', 'user'),
+                 'on', jsonb_build_object('entity', jsonb_build_object('sessionid', session, 'status', 'initiated',
+                                                                     'type', media, 'initiatedAt', sent),
+                                          'entityType', 'call'))) END,
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_busy, call_cancelled, call_rejected, call_unanswered: no session id.
+CREATE FUNCTION pg_temp.outcome(action text, id text, conv text, sender text, receiver text, sent bigint,
+                                webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_' || action, jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', sender, 'receiverType', 'user', 'receiver', receiver,
+    'category', 'call', 'type', 'audio', 'data', jsonb_build_object('action', action),
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_started, meeting_started.
+CREATE FUNCTION pg_temp.started(trig text, session text, created bigint, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('created_at', created, 'sessionId', session), webhook, app) $$;
+-- One occupant, as in data.occupant and data.all_occupants[].
+CREATE FUNCTION pg_temp.occ(name text, joined bigint, left_at bigint DEFAULT NULL, audio text DEFAULT 'false')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object('joined_at', joined, 'audio_call', audio, 'left_at', left_at, 'name', name)) $$;
+-- call_participant_joined, meeting_participant_joined; config is data.initial_config.
+CREATE FUNCTION pg_temp.joined(trig text, session text, name text, joined bigint, audio text DEFAULT 'false',
+                               config jsonb DEFAULT NULL, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, NULL, audio), 'sessionId', session)
+                          || CASE WHEN config IS NULL THEN '{}'::jsonb
+                                  ELSE jsonb_build_object('initial_config', config) END, webhook, app) $$;
+-- call_participant_left, meeting_participant_left.
+CREATE FUNCTION pg_temp.left(trig text, session text, name text, joined bigint, left_at bigint, audio text DEFAULT 'false',
+                             webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, left_at, audio), 'sessionId', session), webhook, app) $$;
+-- call_ended, meeting_ended; occupants is data.all_occupants.
+CREATE FUNCTION pg_temp.ended(trig text, session text, created bigint, destroyed bigint, occupants jsonb DEFAULT '[]',
+                              webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('all_occupants', occupants, 'destroyed_at', destroyed,
+                                             'created_at', created, 'sessionId', session), webhook, app) $$;
+-- recording_generated: startTime and duration are strings, as documented.
+CREATE FUNCTION pg_temp.recording(session text, start bigint, duration text, url text,
+                                  webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('recording_generated', jsonb_build_object(
+    'recordingDate', to_char(to_timestamp(start) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+    'duration', duration, 'startTime', start::text, 'sessionId', session, 'recording_url', url), webhook, app) $$;
+
+-- Ingests payloads in the order given; the ingest status of each.
+CREATE FUNCTION pg_temp.feed(VARIADIC payloads jsonb[]) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg((cometchat.ingest(p)).status::text, ' ' ORDER BY n)
+  FROM unnest(payloads) WITH ORDINALITY u(p, n) $$;
+-- The whole content of the lifecycle tables, to compare two states.
+CREATE FUNCTION pg_temp.snapshot() RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(table_name || ' ' || row_data::text, E'\n' ORDER BY table_name, row_data::text), '')
+  FROM cometchat._lifecycle_rows() $$;
+-- Starts from an empty ledger and feeds the payloads in every order: how
+-- many orders, how many different lifecycle contents they left, and in how
+-- many orders verify() found a difference.  The last order (the reverse one)
+-- is left in the tables.
+CREATE FUNCTION pg_temp.every_order(VARIADIC payloads jsonb[],
+    OUT orders int, OUT distinct_contents int, OUT inconsistent int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  perm int[];
+  i int;
+  snaps text[] := '{}';
+BEGIN
+  orders := 0;
+  inconsistent := 0;
+  FOR perm IN
+    WITH RECURSIVE p(a) AS (
+      SELECT '{}'::int[]
+      UNION ALL
+      SELECT a || k FROM p, generate_series(1, cardinality(payloads)) k
+      WHERE k <> ALL (a) AND cardinality(a) < cardinality(payloads))
+    SELECT a FROM p WHERE cardinality(a) = cardinality(payloads) ORDER BY a
+  LOOP
+    DELETE FROM cometchat.events;
+    DELETE FROM cometchat.sessions;
+    DELETE FROM cometchat.calls;
+    DELETE FROM cometchat.call_outcomes;
+    DELETE FROM cometchat.participants;
+    DELETE FROM cometchat.recordings;
+    FOREACH i IN ARRAY perm LOOP
+      IF (cometchat.ingest(payloads[i])).status <> 'accepted' THEN
+        RAISE EXCEPTION 'payload % was not accepted', i;
+      END IF;
+    END LOOP;
+    snaps := snaps || pg_temp.snapshot();
+    IF EXISTS (SELECT FROM cometchat.verify()) THEN
+      inconsistent := inconsistent + 1;
+    END IF;
+    orders := orders + 1;
+  END LOOP;
+  SELECT count(DISTINCT s) INTO distinct_contents FROM unnest(snaps) s;
+END $$;
+
+-- The calls and the outcomes, as this file prints them.
+CREATE FUNCTION pg_temp.calls() RETURNS TABLE (app_id text, session_id text, call_id text,
+    conversation_id text, caller text, receiver text, initiated_at timestamptz,
+    status cometchat.call_status, outcome cometchat.call_status, outcome_at timestamptz)
+LANGUAGE sql AS $$
+  SELECT app_id, session_id, call_id, conversation_id, caller, receiver, initiated_at, status, outcome, outcome_at
+  FROM cometchat.calls ORDER BY app_id, conversation_id, initiated_at, call_id $$;
+CREATE FUNCTION pg_temp.outcomes() RETURNS TABLE (app_id text, outcome_id text, conversation_id text,
+    outcome cometchat.call_status, sent_at timestamptz, linked_call_id text)
+LANGUAGE sql AS $$
+  SELECT app_id, outcome_id, conversation_id, outcome, sent_at, linked_call_id
+  FROM cometchat.call_outcomes ORDER BY app_id, conversation_id, sent_at, outcome_id $$;
+
+------------------------------------------------------------------------
+-- 1. Each of the four outcomes, one conversation each, after its
+--    call_initiated.  The caller and receiver stay those of call_initiated
+--    although busy and rejected come from the callee.
+------------------------------------------------------------------------
+SELECT pg_temp.feed(
+  pg_temp.initiated('201', 'u1_user_u2', 'u1', 'u2', 1700038800, 'S-busy'),
+  pg_temp.outcome('busy', '202', 'u1_user_u2', 'u2', 'u1', 1700038802),
+  pg_temp.initiated('211', 'u3_user_u4', 'u4', 'u3', 1700038800, 'S-cancelled'),
+  pg_temp.outcome('cancelled', '212', 'u3_user_u4', 'u4', 'u3', 1700038820),
+  pg_temp.initiated('221', 'u5_user_u6', 'u5', 'u6', 1700038800, 'S-rejected'),
+  pg_temp.outcome('rejected', '222', 'u5_user_u6', 'u6', 'u5', 1700038810),
+  pg_temp.initiated('231', 'u7_user_u8', 'u8', 'u7', 1700038800, 'S-unanswered'),
+  pg_temp.outcome('unanswered', '232', 'u7_user_u8', 'u8', 'u7', 1700038845));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 2. Outcome first, call_initiated later: the outcome waits unlinked, then
+--    attaches when its call arrives.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(pg_temp.outcome('rejected', '242', 'v1_user_v2', 'v2', 'v1', 1700039000));
+SELECT * FROM pg_temp.outcomes();
+SELECT count(*) AS calls FROM cometchat.calls;
+SELECT pg_temp.feed(pg_temp.initiated('241', 'v1_user_v2', 'v1', 'v2', 1700038990, 'S-late'));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 3. The window: 300 s after call_initiated still links, 301 s does not;
+--    an outcome before call_initiated does not; at the same second does.
+--    Whatever the arrival order (both orders shown for the edges).
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.initiated('251', 'w1_user_w2', 'w1', 'w2', 1700038800, 'S-w300'),
+  pg_temp.outcome('unanswered', '252', 'w1_user_w2', 'w1', 'w2', 1700039100),
+  pg_temp.outcome('unanswered', '262', 'w3_user_w4', 'w3', 'w4', 1700039101),
+  pg_temp.initiated('261', 'w3_user_w4', 'w3', 'w4', 1700038800, 'S-w301'),
+  pg_temp.outcome('cancelled', '272', 'w5_user_w6', 'w5', 'w6', 1700038799),
+  pg_temp.initiated('271', 'w5_user_w6', 'w5', 'w6', 1700038800, 'S-before'),
+  pg_temp.initiated('281', 'w7_user_w8', 'w7', 'w8', 1700038800, 'S-same'),
+  pg_temp.outcome('busy', '282', 'w7_user_w8', 'w8', 'w7', 1700038800));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 4. Two calls in one conversation, A at 09:00:00 and B at 09:01:40: an
+--    outcome goes to the latest call initiated at or before it.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.initiated('301', 'x1_user_x2', 'x1', 'x2', 1700038800, 'S-A'),
+  pg_temp.initiated('305', 'x1_user_x2', 'x1', 'x2', 1700038900, 'S-B'),
+  pg_temp.outcome('cancelled', '302', 'x1_user_x2', 'x1', 'x2', 1700038850),
+  pg_temp.outcome('busy', '306', 'x1_user_x2', 'x2', 'x1', 1700038950));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 5. A later call_initiated takes the outcome from an older call: with only
+--    A known, the 09:02:30 outcome belongs to A; B (09:01:40) arrives and
+--    takes it, and A goes back to initiated.  A call initiated after the
+--    outcome (C, 09:03:00) does not take it.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.initiated('301', 'x1_user_x2', 'x1', 'x2', 1700038800, 'S-A'),
+  pg_temp.outcome('busy', '306', 'x1_user_x2', 'x2', 'x1', 1700038950));
+SELECT * FROM pg_temp.calls();
+SELECT pg_temp.feed(pg_temp.initiated('305', 'x1_user_x2', 'x1', 'x2', 1700038900, 'S-B'));
+SELECT * FROM pg_temp.calls();
+SELECT pg_temp.feed(pg_temp.initiated('309', 'x1_user_x2', 'x1', 'x2', 1700038980, 'S-C'));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+-- The same four events in every order (24 orders) give one content.
+SELECT * FROM pg_temp.every_order(
+  pg_temp.initiated('301', 'x1_user_x2', 'x1', 'x2', 1700038800, 'S-A'),
+  pg_temp.initiated('305', 'x1_user_x2', 'x1', 'x2', 1700038900, 'S-B'),
+  pg_temp.outcome('cancelled', '302', 'x1_user_x2', 'x1', 'x2', 1700038850),
+  pg_temp.outcome('busy', '306', 'x1_user_x2', 'x2', 'x1', 1700038950));
+SELECT * FROM pg_temp.outcomes();
+
+------------------------------------------------------------------------
+-- 6. Two outcomes linked to one call: calls.outcome is the earliest, in
+--    either arrival order.
+------------------------------------------------------------------------
+SELECT * FROM pg_temp.every_order(
+  pg_temp.initiated('311', 'y1_user_y2', 'y1', 'y2', 1700038800, 'S-two'),
+  pg_temp.outcome('unanswered', '313', 'y1_user_y2', 'y1', 'y2', 1700038845),
+  pg_temp.outcome('cancelled', '312', 'y1_user_y2', 'y1', 'y2', 1700038830));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+
+------------------------------------------------------------------------
+-- 7. Apps are apart: the same conversation id in another app does not
+--    link.  A call_initiated without entities (keyed by its message id)
+--    takes outcomes like any other.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.initiated('321', 'z1_user_z2', 'z1', 'z2', 1700038800, 'S-app1'),
+  pg_temp.outcome('rejected', '322', 'z1_user_z2', 'z2', 'z1', 1700038810, app => 'app2'),
+  pg_temp.initiated('331', 'z1_user_z2', 'z1', 'z2', 1700038800, NULL, app => 'app3'),
+  pg_temp.outcome('busy', '332', 'z1_user_z2', 'z2', 'z1', 1700038805, app => 'app3'));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 8. cometchat.outcome_window: a superuser setting.  Changing it changes
+--    what the tables should hold, so verify() reports the difference until
+--    rebuild() recomputes; then RESET and rebuild again.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SHOW cometchat.outcome_window;
+SELECT pg_temp.feed(
+  pg_temp.initiated('341', 'k1_user_k2', 'k1', 'k2', 1700038800, 'S-k'),
+  pg_temp.outcome('unanswered', '342', 'k1_user_k2', 'k1', 'k2', 1700039200));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SET cometchat.outcome_window = 600;
+SHOW cometchat.outcome_window;
+SELECT table_name, difference, row_data->>'outcome' AS outcome, row_data->>'linked_call_id' AS linked_call_id
+FROM cometchat.verify() ORDER BY 1, 2;
+SELECT cometchat.rebuild();
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+-- The unit is seconds; other units convert.
+SET cometchat.outcome_window = '5min';
+SHOW cometchat.outcome_window;
+SELECT cometchat.rebuild();
+SELECT * FROM pg_temp.outcomes();
+SET cometchat.outcome_window = 0;
+RESET cometchat.outcome_window;
+SHOW cometchat.outcome_window;
+-- Only a superuser may change it.
+CREATE ROLE regress_lifecycle_user;
+SET ROLE regress_lifecycle_user;
+SET cometchat.outcome_window = 600;
+RESET ROLE;
+DROP ROLE regress_lifecycle_user;
+SHOW cometchat.outcome_window;
+
+SELECT * FROM cometchat.verify();

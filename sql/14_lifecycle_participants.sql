@@ -1,0 +1,258 @@
+-- Lifecycle, participants: one row per (app_id, session_id, name,
+-- joined_at).  left_at comes from the leave event, else from the end
+-- event's all_occupants, which also supply intervals whose join was lost;
+-- audio_only and platform come from the join event's initial_config.
+-- participant_count counts distinct names per instance; peak_participants
+-- is the most present at once over intervals [joined_at, left_at), computed
+-- once the session has ended and NULL while it is active.
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET intervalstyle = 'postgres';
+\pset null '(null)'
+TRUNCATE cometchat.events, cometchat.rejected, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings RESTART IDENTITY;
+
+-- Payload builders following the reference (sections 4 and 5): app "app1",
+-- region "us", webhook "wh1" unless given; times are unix seconds
+-- (1700038800 = 2023-11-15 09:00:00 UTC, 1700125200 = the next day 09:00).
+CREATE FUNCTION pg_temp.ev(trig text, data jsonb, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('trigger', trig, 'data', data, 'appId', app, 'region', 'us', 'webhook', webhook)
+         || CASE WHEN trig LIKE 'meeting\_%' THEN '{"type": "meet"}'
+                 WHEN trig LIKE 'call\_%' AND data ? 'sessionId' THEN '{"type": "call"}'
+                 ELSE '{}' END::jsonb $$;
+-- call_initiated; session NULL leaves out data.call.data.entities (S7's copy).
+CREATE FUNCTION pg_temp.initiated(id text, conv text, caller text, callee text, sent bigint, session text,
+                                  media text DEFAULT 'audio', webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_initiated', jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', caller, 'receiverType', 'user', 'receiver', callee,
+    'category', 'call', 'type', media,
+    'data', jsonb_build_object('action', 'initiated')
+            || CASE WHEN session IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('entities', jsonb_build_object(
+                 'by', jsonb_build_object('entity', jsonb_build_object('uid', caller, 'name', caller), 'entityType', 'user'),
+                 'on', jsonb_build_object('entity', jsonb_build_object('sessionid', session, 'status', 'initiated',
+                                                                     'type', media, 'initiatedAt', sent),
+                                          'entityType', 'call'))) END,
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_busy, call_cancelled, call_rejected, call_unanswered: no session id.
+CREATE FUNCTION pg_temp.outcome(action text, id text, conv text, sender text, receiver text, sent bigint,
+                                webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_' || action, jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', sender, 'receiverType', 'user', 'receiver', receiver,
+    'category', 'call', 'type', 'audio', 'data', jsonb_build_object('action', action),
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_started, meeting_started.
+CREATE FUNCTION pg_temp.started(trig text, session text, created bigint, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('created_at', created, 'sessionId', session), webhook, app) $$;
+-- One occupant, as in data.occupant and data.all_occupants[].
+CREATE FUNCTION pg_temp.occ(name text, joined bigint, left_at bigint DEFAULT NULL, audio text DEFAULT 'false')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object('joined_at', joined, 'audio_call', audio, 'left_at', left_at, 'name', name)) $$;
+-- call_participant_joined, meeting_participant_joined; config is data.initial_config.
+CREATE FUNCTION pg_temp.joined(trig text, session text, name text, joined bigint, audio text DEFAULT 'false',
+                               config jsonb DEFAULT NULL, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, NULL, audio), 'sessionId', session)
+                          || CASE WHEN config IS NULL THEN '{}'::jsonb
+                                  ELSE jsonb_build_object('initial_config', config) END, webhook, app) $$;
+-- call_participant_left, meeting_participant_left.
+CREATE FUNCTION pg_temp.left(trig text, session text, name text, joined bigint, left_at bigint, audio text DEFAULT 'false',
+                             webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, left_at, audio), 'sessionId', session), webhook, app) $$;
+-- call_ended, meeting_ended; occupants is data.all_occupants.
+CREATE FUNCTION pg_temp.ended(trig text, session text, created bigint, destroyed bigint, occupants jsonb DEFAULT '[]',
+                              webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('all_occupants', occupants, 'destroyed_at', destroyed,
+                                             'created_at', created, 'sessionId', session), webhook, app) $$;
+-- recording_generated: startTime and duration are strings, as documented.
+CREATE FUNCTION pg_temp.recording(session text, start bigint, duration text, url text,
+                                  webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('recording_generated', jsonb_build_object(
+    'recordingDate', to_char(to_timestamp(start) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+    'duration', duration, 'startTime', start::text, 'sessionId', session, 'recording_url', url), webhook, app) $$;
+
+-- Ingests payloads in the order given; the ingest status of each.
+CREATE FUNCTION pg_temp.feed(VARIADIC payloads jsonb[]) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg((cometchat.ingest(p)).status::text, ' ' ORDER BY n)
+  FROM unnest(payloads) WITH ORDINALITY u(p, n) $$;
+-- The whole content of the lifecycle tables, to compare two states.
+CREATE FUNCTION pg_temp.snapshot() RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(table_name || ' ' || row_data::text, E'\n' ORDER BY table_name, row_data::text), '')
+  FROM cometchat._lifecycle_rows() $$;
+-- Starts from an empty ledger and feeds the payloads in every order: how
+-- many orders, how many different lifecycle contents they left, and in how
+-- many orders verify() found a difference.  The last order (the reverse one)
+-- is left in the tables.
+CREATE FUNCTION pg_temp.every_order(VARIADIC payloads jsonb[],
+    OUT orders int, OUT distinct_contents int, OUT inconsistent int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  perm int[];
+  i int;
+  snaps text[] := '{}';
+BEGIN
+  orders := 0;
+  inconsistent := 0;
+  FOR perm IN
+    WITH RECURSIVE p(a) AS (
+      SELECT '{}'::int[]
+      UNION ALL
+      SELECT a || k FROM p, generate_series(1, cardinality(payloads)) k
+      WHERE k <> ALL (a) AND cardinality(a) < cardinality(payloads))
+    SELECT a FROM p WHERE cardinality(a) = cardinality(payloads) ORDER BY a
+  LOOP
+    DELETE FROM cometchat.events;
+    DELETE FROM cometchat.sessions;
+    DELETE FROM cometchat.calls;
+    DELETE FROM cometchat.call_outcomes;
+    DELETE FROM cometchat.participants;
+    DELETE FROM cometchat.recordings;
+    FOREACH i IN ARRAY perm LOOP
+      IF (cometchat.ingest(payloads[i])).status <> 'accepted' THEN
+        RAISE EXCEPTION 'payload % was not accepted', i;
+      END IF;
+    END LOOP;
+    snaps := snaps || pg_temp.snapshot();
+    IF EXISTS (SELECT FROM cometchat.verify()) THEN
+      inconsistent := inconsistent + 1;
+    END IF;
+    orders := orders + 1;
+  END LOOP;
+  SELECT count(DISTINCT s) INTO distinct_contents FROM unnest(snaps) s;
+END $$;
+
+CREATE FUNCTION pg_temp.participants() RETURNS TABLE (session_id text, name text, joined_at timestamptz,
+    left_at timestamptz, left_at_from cometchat.fact_source, audio_only boolean,
+    audio_only_from cometchat.fact_source, platform text, sdk text, sdk_version text)
+LANGUAGE sql AS $$
+  SELECT session_id, name, joined_at, left_at, left_at_from, audio_only, audio_only_from, platform, sdk, sdk_version
+  FROM cometchat.participants ORDER BY session_id, joined_at, name $$;
+CREATE FUNCTION pg_temp.counts() RETURNS TABLE (session_id text, started_at timestamptz,
+    status cometchat.session_status, participant_count int, peak_participants int)
+LANGUAGE sql AS $$
+  SELECT session_id, started_at, status, participant_count, peak_participants
+  FROM cometchat.sessions ORDER BY session_id, started_at $$;
+
+------------------------------------------------------------------------
+-- 1. Two people joining in the same second are two rows (the documented
+--    call_ended example has both occupants at the same joined_at).
+------------------------------------------------------------------------
+SELECT pg_temp.feed(
+  pg_temp.started('call_started', 'S1', 1700038800),
+  pg_temp.joined('call_participant_joined', 'S1', 'George Alan', 1700038801, 'true'),
+  pg_temp.joined('call_participant_joined', 'S1', 'Andrew Joseph', 1700038801, 'true'),
+  pg_temp.left('call_participant_left', 'S1', 'Andrew Joseph', 1700038801, 1700038851, 'true'),
+  pg_temp.left('call_participant_left', 'S1', 'George Alan', 1700038801, 1700038853, 'true'),
+  pg_temp.ended('call_ended', 'S1', 1700038800, 1700038853, jsonb_build_array(
+    pg_temp.occ('George Alan', 1700038801, 1700038853, 'true'),
+    pg_temp.occ('Andrew Joseph', 1700038801, 1700038851, 'true'))));
+SELECT * FROM pg_temp.participants();
+SELECT * FROM pg_temp.counts();
+SELECT participant_count FROM cometchat.calls;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 2. Lost leave event: left_at from all_occupants (end_event).  Lost join
+--    event: the interval comes from all_occupants alone.  A leave event
+--    whose join was lost makes the row by itself.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.started('meeting_started', 'M2', 1700038800),
+  pg_temp.joined('meeting_participant_joined', 'M2', 'Kim', 1700038800),
+  pg_temp.left('meeting_participant_left', 'M2', 'Lee', 1700038830, 1700039000));
+SELECT * FROM pg_temp.participants();
+SELECT pg_temp.feed(
+  pg_temp.ended('meeting_ended', 'M2', 1700038800, 1700039400, jsonb_build_array(
+    pg_temp.occ('Kim', 1700038800, 1700039400),
+    pg_temp.occ('Lee', 1700038830, 1700039000),
+    pg_temp.occ('Max', 1700038900, 1700039100, 'true'))));
+SELECT * FROM pg_temp.participants();
+SELECT * FROM pg_temp.counts();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 3. The leave event and all_occupants disagree about left_at (09:05:00 vs
+--    09:06:00): the leave event wins, whichever arrives first.
+------------------------------------------------------------------------
+\set leave 'pg_temp.left(''meeting_participant_left'', ''M3'', ''Ned'', 1700038800, 1700039100)'
+\set endm3 'pg_temp.ended(''meeting_ended'', ''M3'', 1700038800, 1700039400, jsonb_build_array(pg_temp.occ(''Ned'', 1700038800, 1700039160), pg_temp.occ(''Oli'', 1700038800, 1700039400)))'
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(:leave, :endm3);
+SELECT * FROM pg_temp.participants();
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(:endm3, :leave);
+SELECT * FROM pg_temp.participants();
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 4. Counts and peak.  Pia joins twice (two rows, one name); peak counts
+--    intervals present at once.  While the session is active the peak is
+--    NULL.  Pia's first leave event is late; all_occupants say:
+--      Pia  09:00-09:10, 09:20-09:30
+--      Quin 09:05-09:20
+--      Rex  09:08-09:25
+--    At 09:08 Pia, Quin and Rex are present: peak 3.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
+SELECT pg_temp.feed(
+  pg_temp.started('meeting_started', 'M4', 1700038800),
+  pg_temp.joined('meeting_participant_joined', 'M4', 'Pia', 1700038800),
+  pg_temp.joined('meeting_participant_joined', 'M4', 'Quin', 1700039100),
+  pg_temp.joined('meeting_participant_joined', 'M4', 'Rex', 1700039280),
+  pg_temp.left('meeting_participant_left', 'M4', 'Quin', 1700039100, 1700040000),
+  pg_temp.joined('meeting_participant_joined', 'M4', 'Pia', 1700040000));
+SELECT * FROM pg_temp.counts();
+SELECT pg_temp.feed(
+  pg_temp.ended('meeting_ended', 'M4', 1700038800, 1700040600, jsonb_build_array(
+    pg_temp.occ('Pia', 1700038800, 1700039400), pg_temp.occ('Quin', 1700039100, 1700040000),
+    pg_temp.occ('Rex', 1700039280, 1700040300), pg_temp.occ('Pia', 1700040000, 1700040600))));
+SELECT * FROM pg_temp.counts();
+SELECT name, joined_at, left_at, left_at_from FROM cometchat.participants ORDER BY joined_at, name;
+SELECT * FROM cometchat.verify();
+
+-- Pia's late leave event says she left at 09:07, before Rex came: it wins
+-- over all_occupants and the ended session's peak is recomputed.  At 09:20
+-- Quin leaves as Pia rejoins, and [joined_at, left_at) intervals do not
+-- overlap: at most two are present at once.
+SELECT pg_temp.feed(pg_temp.left('meeting_participant_left', 'M4', 'Pia', 1700038800, 1700039220));
+SELECT * FROM pg_temp.counts();
+SELECT name, joined_at, left_at, left_at_from FROM cometchat.participants ORDER BY joined_at, name;
+SELECT * FROM cometchat.verify();
+
+-- The same session in every order of four of its events (24 orders).
+SELECT * FROM pg_temp.every_order(
+  pg_temp.started('meeting_started', 'M4', 1700038800),
+  pg_temp.left('meeting_participant_left', 'M4', 'Pia', 1700038800, 1700039400),
+  pg_temp.joined('meeting_participant_joined', 'M4', 'Pia', 1700040000),
+  pg_temp.ended('meeting_ended', 'M4', 1700038800, 1700040600, jsonb_build_array(
+    pg_temp.occ('Pia', 1700038800, 1700039500), pg_temp.occ('Quin', 1700039100, 1700040000),
+    pg_temp.occ('Rex', 1700039280, 1700040300), pg_temp.occ('Pia', 1700040000, 1700040600))));
+SELECT * FROM pg_temp.counts();
+SELECT name, joined_at, left_at, left_at_from FROM cometchat.participants ORDER BY joined_at, name;
+
+------------------------------------------------------------------------
+-- 5. audio_only, platform, sdk and sdk_version from the join event's
+--    initial_config (is_audio_only, platform, sdk, call_version); without
+--    initial_config, audio_only from occupant.audio_call.  The join event
+--    wins over all_occupants, whichever arrives first; all_occupants alone
+--    give audio_only and no platform.
+------------------------------------------------------------------------
+\set cfg_audio '{"is_video_muted": "false", "start_recording_on_call_start": "false", "call_version": "2.3.0", "is_audio_muted": "false", "sdk": "react", "mode": "DEFAULT", "platform": "web", "is_audio_only": "true"}'
+\set cfg_video '{"is_video_muted": "true", "call_version": "4.0.1", "sdk": "android", "platform": "android", "is_audio_only": false}'
+SELECT * FROM pg_temp.every_order(
+  pg_temp.joined('meeting_participant_joined', 'M5', 'Sam', 1700038800, 'false', :'cfg_audio'),
+  pg_temp.joined('meeting_participant_joined', 'M5', 'Tia', 1700038810, 'true', :'cfg_video'),
+  pg_temp.joined('meeting_participant_joined', 'M5', 'Uma', 1700038820, 'true'),
+  pg_temp.ended('meeting_ended', 'M5', 1700038800, 1700039400, jsonb_build_array(
+    pg_temp.occ('Sam', 1700038800, 1700039400, 'false'), pg_temp.occ('Tia', 1700038810, 1700039400, 'false'),
+    pg_temp.occ('Uma', 1700038820, 1700039400, 'false'), pg_temp.occ('Vic', 1700038830, 1700039400, 'true'))));
+SELECT * FROM pg_temp.participants();
+SELECT * FROM pg_temp.counts();
+
+SELECT * FROM cometchat.verify();

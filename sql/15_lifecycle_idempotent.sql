@@ -1,0 +1,198 @@
+-- Lifecycle, idempotent merges: the same logical event delivered again
+-- changes nothing in the lifecycle tables.  Under another webhook id
+-- (fan-out: same payload, different "webhook") it is a second ledger row;
+-- delivered exactly again it is a duplicate and not stored at all.
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET intervalstyle = 'postgres';
+\pset null '(null)'
+TRUNCATE cometchat.events, cometchat.rejected, cometchat.sessions, cometchat.calls, cometchat.call_outcomes, cometchat.participants, cometchat.recordings RESTART IDENTITY;
+
+-- Payload builders following the reference (sections 4 and 5): app "app1",
+-- region "us", webhook "wh1" unless given; times are unix seconds
+-- (1700038800 = 2023-11-15 09:00:00 UTC, 1700125200 = the next day 09:00).
+CREATE FUNCTION pg_temp.ev(trig text, data jsonb, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('trigger', trig, 'data', data, 'appId', app, 'region', 'us', 'webhook', webhook)
+         || CASE WHEN trig LIKE 'meeting\_%' THEN '{"type": "meet"}'
+                 WHEN trig LIKE 'call\_%' AND data ? 'sessionId' THEN '{"type": "call"}'
+                 ELSE '{}' END::jsonb $$;
+-- call_initiated; session NULL leaves out data.call.data.entities (S7's copy).
+CREATE FUNCTION pg_temp.initiated(id text, conv text, caller text, callee text, sent bigint, session text,
+                                  media text DEFAULT 'audio', webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_initiated', jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', caller, 'receiverType', 'user', 'receiver', callee,
+    'category', 'call', 'type', media,
+    'data', jsonb_build_object('action', 'initiated')
+            || CASE WHEN session IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('entities', jsonb_build_object(
+                 'by', jsonb_build_object('entity', jsonb_build_object('uid', caller, 'name', caller), 'entityType', 'user'),
+                 'on', jsonb_build_object('entity', jsonb_build_object('sessionid', session, 'status', 'initiated',
+                                                                     'type', media, 'initiatedAt', sent),
+                                          'entityType', 'call'))) END,
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_busy, call_cancelled, call_rejected, call_unanswered: no session id.
+CREATE FUNCTION pg_temp.outcome(action text, id text, conv text, sender text, receiver text, sent bigint,
+                                webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('call_' || action, jsonb_build_object('call', jsonb_build_object(
+    'id', id, 'conversationId', conv, 'sender', sender, 'receiverType', 'user', 'receiver', receiver,
+    'category', 'call', 'type', 'audio', 'data', jsonb_build_object('action', action),
+    'sentAt', sent, 'updatedAt', sent)), webhook, app) $$;
+-- call_started, meeting_started.
+CREATE FUNCTION pg_temp.started(trig text, session text, created bigint, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('created_at', created, 'sessionId', session), webhook, app) $$;
+-- One occupant, as in data.occupant and data.all_occupants[].
+CREATE FUNCTION pg_temp.occ(name text, joined bigint, left_at bigint DEFAULT NULL, audio text DEFAULT 'false')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object('joined_at', joined, 'audio_call', audio, 'left_at', left_at, 'name', name)) $$;
+-- call_participant_joined, meeting_participant_joined; config is data.initial_config.
+CREATE FUNCTION pg_temp.joined(trig text, session text, name text, joined bigint, audio text DEFAULT 'false',
+                               config jsonb DEFAULT NULL, webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, NULL, audio), 'sessionId', session)
+                          || CASE WHEN config IS NULL THEN '{}'::jsonb
+                                  ELSE jsonb_build_object('initial_config', config) END, webhook, app) $$;
+-- call_participant_left, meeting_participant_left.
+CREATE FUNCTION pg_temp.left(trig text, session text, name text, joined bigint, left_at bigint, audio text DEFAULT 'false',
+                             webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('occupant', pg_temp.occ(name, joined, left_at, audio), 'sessionId', session), webhook, app) $$;
+-- call_ended, meeting_ended; occupants is data.all_occupants.
+CREATE FUNCTION pg_temp.ended(trig text, session text, created bigint, destroyed bigint, occupants jsonb DEFAULT '[]',
+                              webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev(trig, jsonb_build_object('all_occupants', occupants, 'destroyed_at', destroyed,
+                                             'created_at', created, 'sessionId', session), webhook, app) $$;
+-- recording_generated: startTime and duration are strings, as documented.
+CREATE FUNCTION pg_temp.recording(session text, start bigint, duration text, url text,
+                                  webhook text DEFAULT 'wh1', app text DEFAULT 'app1')
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT pg_temp.ev('recording_generated', jsonb_build_object(
+    'recordingDate', to_char(to_timestamp(start) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+    'duration', duration, 'startTime', start::text, 'sessionId', session, 'recording_url', url), webhook, app) $$;
+
+-- Ingests payloads in the order given; the ingest status of each.
+CREATE FUNCTION pg_temp.feed(VARIADIC payloads jsonb[]) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg((cometchat.ingest(p)).status::text, ' ' ORDER BY n)
+  FROM unnest(payloads) WITH ORDINALITY u(p, n) $$;
+-- The whole content of the lifecycle tables, to compare two states.
+CREATE FUNCTION pg_temp.snapshot() RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(table_name || ' ' || row_data::text, E'\n' ORDER BY table_name, row_data::text), '')
+  FROM cometchat._lifecycle_rows() $$;
+-- Starts from an empty ledger and feeds the payloads in every order: how
+-- many orders, how many different lifecycle contents they left, and in how
+-- many orders verify() found a difference.  The last order (the reverse one)
+-- is left in the tables.
+CREATE FUNCTION pg_temp.every_order(VARIADIC payloads jsonb[],
+    OUT orders int, OUT distinct_contents int, OUT inconsistent int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  perm int[];
+  i int;
+  snaps text[] := '{}';
+BEGIN
+  orders := 0;
+  inconsistent := 0;
+  FOR perm IN
+    WITH RECURSIVE p(a) AS (
+      SELECT '{}'::int[]
+      UNION ALL
+      SELECT a || k FROM p, generate_series(1, cardinality(payloads)) k
+      WHERE k <> ALL (a) AND cardinality(a) < cardinality(payloads))
+    SELECT a FROM p WHERE cardinality(a) = cardinality(payloads) ORDER BY a
+  LOOP
+    DELETE FROM cometchat.events;
+    DELETE FROM cometchat.sessions;
+    DELETE FROM cometchat.calls;
+    DELETE FROM cometchat.call_outcomes;
+    DELETE FROM cometchat.participants;
+    DELETE FROM cometchat.recordings;
+    FOREACH i IN ARRAY perm LOOP
+      IF (cometchat.ingest(payloads[i])).status <> 'accepted' THEN
+        RAISE EXCEPTION 'payload % was not accepted', i;
+      END IF;
+    END LOOP;
+    snaps := snaps || pg_temp.snapshot();
+    IF EXISTS (SELECT FROM cometchat.verify()) THEN
+      inconsistent := inconsistent + 1;
+    END IF;
+    orders := orders + 1;
+  END LOOP;
+  SELECT count(DISTINCT s) INTO distinct_contents FROM unnest(snaps) s;
+END $$;
+
+-- A day's worth of events of one app under webhook wh1: an answered call
+-- with a recording, a rejected call, a meeting whose leave was lost.
+CREATE FUNCTION pg_temp.day(webhook text) RETURNS jsonb[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT ARRAY[
+    pg_temp.initiated('501', 'a_user_b', 'a', 'b', 1700038800, 'S1', webhook => webhook),
+    pg_temp.started('call_started', 'S1', 1700038810, webhook => webhook),
+    pg_temp.joined('call_participant_joined', 'S1', 'A', 1700038810, 'false',
+                   '{"platform": "ios", "sdk": "ios", "call_version": "4.0.0", "is_audio_only": "false"}', webhook => webhook),
+    pg_temp.joined('call_participant_joined', 'S1', 'B', 1700038811, webhook => webhook),
+    pg_temp.left('call_participant_left', 'S1', 'B', 1700038811, 1700038900, webhook => webhook),
+    pg_temp.ended('call_ended', 'S1', 1700038810, 1700038910, jsonb_build_array(
+      pg_temp.occ('A', 1700038810, 1700038910), pg_temp.occ('B', 1700038811, 1700038905)), webhook => webhook),
+    pg_temp.recording('S1', 1700038812, '98.000000', 'https://example.test/rec/S1', webhook => webhook),
+    pg_temp.initiated('511', 'a_user_c', 'a', 'c', 1700039000, 'S2', webhook => webhook),
+    pg_temp.outcome('rejected', '512', 'a_user_c', 'c', 'a', 1700039004, webhook => webhook),
+    pg_temp.initiated('521', 'b_user_c', 'b', 'c', 1700039100, NULL, webhook => webhook),
+    pg_temp.outcome('unanswered', '522', 'b_user_c', 'b', 'c', 1700039145, webhook => webhook),
+    pg_temp.started('meeting_started', 'room', 1700040000, webhook => webhook),
+    pg_temp.joined('meeting_participant_joined', 'room', 'D', 1700040000, webhook => webhook),
+    pg_temp.joined('meeting_participant_joined', 'room', 'E', 1700040000, webhook => webhook),
+    pg_temp.ended('meeting_ended', 'room', 1700040000, 1700040600, jsonb_build_array(
+      pg_temp.occ('D', 1700040000, 1700040600), pg_temp.occ('E', 1700040000, 1700040500)), webhook => webhook)] $$;
+
+SELECT pg_temp.feed(VARIADIC pg_temp.day('wh1'));
+SELECT count(*) AS ledger_rows FROM cometchat.events;
+SELECT pg_temp.snapshot() AS once \gset
+SELECT session_id, call_id, status, outcome, started_at, ended_at, participant_count FROM cometchat.calls ORDER BY call_id;
+SELECT session_id, started_at, ended_at, participant_count, peak_participants, recording_count FROM cometchat.sessions ORDER BY session_id;
+SELECT session_id, name, joined_at, left_at, left_at_from, audio_only, platform FROM cometchat.participants ORDER BY session_id, name;
+SELECT outcome_id, outcome, linked_call_id FROM cometchat.call_outcomes ORDER BY outcome_id;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 1. Fan-out: every event again under webhook wh2.  Each is accepted (a
+--    second ledger row), and the lifecycle tables are unchanged.
+------------------------------------------------------------------------
+SELECT pg_temp.feed(VARIADIC pg_temp.day('wh2'));
+SELECT webhook, count(*) AS ledger_rows FROM cometchat.events GROUP BY webhook ORDER BY webhook;
+SELECT pg_temp.snapshot() = :'once' AS unchanged;
+SELECT * FROM cometchat.verify();
+
+-- The copies in reverse order, under a third webhook: still unchanged.
+SELECT pg_temp.feed(VARIADIC (SELECT array_agg(p ORDER BY n DESC) FROM unnest(pg_temp.day('wh3')) WITH ORDINALITY u(p, n)));
+SELECT pg_temp.snapshot() = :'once' AS unchanged;
+
+------------------------------------------------------------------------
+-- 2. Exact redelivery: a duplicate, no ledger row, nothing changes.
+------------------------------------------------------------------------
+SELECT pg_temp.feed(VARIADIC pg_temp.day('wh1'));
+SELECT count(*) AS ledger_rows FROM cometchat.events;
+SELECT pg_temp.snapshot() = :'once' AS unchanged;
+SELECT * FROM cometchat.verify();
+
+-- A rebuild from the ledger of three copies gives the same content too.
+SELECT cometchat.rebuild();
+SELECT pg_temp.snapshot() = :'once' AS unchanged;
+
+------------------------------------------------------------------------
+-- 3. A fan-out copy arriving while the merge is half done, in every order:
+--    a join, its copy, the end event and an outcome with its copy.
+------------------------------------------------------------------------
+SELECT * FROM pg_temp.every_order(
+  pg_temp.joined('meeting_participant_joined', 'room', 'D', 1700040000, 'false', '{"platform": "web"}'),
+  pg_temp.joined('meeting_participant_joined', 'room', 'D', 1700040000, 'false', '{"platform": "web"}', webhook => 'wh2'),
+  pg_temp.ended('meeting_ended', 'room', 1700040000, 1700040600, jsonb_build_array(
+    pg_temp.occ('D', 1700040000, 1700040600, 'true'))),
+  pg_temp.initiated('511', 'a_user_c', 'a', 'c', 1700039000, 'S2'),
+  pg_temp.outcome('rejected', '512', 'a_user_c', 'c', 'a', 1700039004, webhook => 'wh2'));
+SELECT session_id, name, joined_at, left_at, audio_only, platform FROM cometchat.participants;
+SELECT session_id, participant_count, peak_participants FROM cometchat.sessions;
+SELECT count(*) AS ledger_rows FROM cometchat.events;
+
+SELECT * FROM cometchat.verify();
