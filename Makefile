@@ -1,6 +1,6 @@
 # cometchat_webhooks, built with PGXS.  PG_CONFIG=/path/to/pg_config make
 EXTENSION = cometchat_webhooks
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = $(EXTENSION)
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
@@ -8,7 +8,7 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 # The install script is written once, by hand, and copied to its versioned
 # name at build time; upgrade scripts (name--A--B.sql) live beside it.
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard src/sql/$(EXTENSION)--*--*.sql)
+DATA = $(wildcard src/sql/$(EXTENSION)--*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers

@@ -1,5 +1,6 @@
--- cometchat_webhooks: install script.
--- Written by hand; the build copies it to cometchat_webhooks--<version>.sql.
+-- cometchat_webhooks: install script of the current version (1.1).
+-- Written by hand; the build copies it to cometchat_webhooks--1.1.sql.  Every
+-- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 
 DO $guard$
@@ -233,8 +234,13 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_ingest_raw';
 
+-- The trigger maintains the quarantine and the lifecycle tables with the
+-- extension owner's rights, under a pinned search_path: a receiver needs only
+-- INSERT on the ledger, and nothing it puts on its search_path (functions,
+-- operators or tables in public or pg_temp) is ever looked up by the trigger.
 CREATE FUNCTION cometchat._events_trigger() RETURNS trigger
-    LANGUAGE c
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_events_trigger';
 
 CREATE TRIGGER events_ingest
@@ -314,7 +320,7 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 -- Querying lifecycles
 ------------------------------------------------------------------------
 
-CREATE VIEW cometchat.call_lifecycle AS
+CREATE VIEW cometchat.call_lifecycle WITH (security_invoker = true) AS
 SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receiver,
        c.receiver_type, c.media, c.status, c.initiated_at, c.started_at, c.ended_at,
        c.outcome, c.outcome_at, c.duration, c.participant_count,
@@ -359,6 +365,79 @@ AS $$
     ORDER BY e.occurred_at, e.kind, e.id
 $$;
 COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the ordered events of one call or session id';
+
+------------------------------------------------------------------------
+-- Privileges
+--
+-- A receiver needs only:
+--   GRANT USAGE ON SCHEMA cometchat TO receiver;
+--   GRANT INSERT (payload) ON cometchat.events TO receiver;
+--   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
+-- (The trigger runs with the extension owner's rights: see _events_trigger.)
+------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._events_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._replay() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.rebuild() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.verify() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._lifecycle_rows() FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Optional per-app row-level security
+--
+-- cometchat.app_access says which roles (and their members) see which
+-- apps.  The policies exist from the start; cometchat.enable_app_security()
+-- switches them on for every table.  The extension owner (and superusers)
+-- bypass them, so the trigger's maintenance is unaffected.
+------------------------------------------------------------------------
+CREATE TABLE cometchat.app_access (
+    role_name regrole NOT NULL,
+    app_id    text NOT NULL,
+    PRIMARY KEY (role_name, app_id)
+);
+COMMENT ON TABLE cometchat.app_access IS 'per-app row-level security: members of role_name see (and receive) app_id; active after cometchat.enable_app_security()';
+ALTER TABLE cometchat.app_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON cometchat.app_access FOR SELECT
+    USING (pg_catalog.pg_has_role(role_name, 'MEMBER'));
+GRANT SELECT ON cometchat.app_access TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cometchat.app_access', '');
+
+CREATE FUNCTION cometchat.app_visible(app_id text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM cometchat.app_access a
+                   WHERE a.app_id = $1 AND pg_has_role(a.role_name, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see rows of this app under per-app row-level security';
+
+CREATE POLICY app_rows ON cometchat.events FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_receive ON cometchat.events FOR INSERT WITH CHECK (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.rejected FOR SELECT USING (cometchat.app_visible(payload->>'appId'));
+CREATE POLICY app_rows ON cometchat.sessions FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.calls FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.call_outcomes FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.participants FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.recordings FOR SELECT USING (cometchat.app_visible(app_id));
+
+CREATE FUNCTION cometchat.enable_app_security(enable boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['events', 'rejected', 'sessions', 'calls', 'call_outcomes',
+                             'participants', 'recordings']
+    LOOP
+        EXECUTE format('ALTER TABLE cometchat.%I %s ROW LEVEL SECURITY', t,
+                       CASE WHEN enable THEN 'ENABLE' ELSE 'DISABLE' END);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
+REVOKE ALL ON FUNCTION cometchat.enable_app_security(boolean) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle

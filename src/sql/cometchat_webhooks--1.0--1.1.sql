@@ -1,3 +1,7 @@
+-- cometchat_webhooks 1.0 -> 1.1: privileges, search_path pinning and optional
+-- per-app row-level security.
+\echo Use "ALTER EXTENSION cometchat_webhooks UPDATE TO '1.1'" to load this file. \quit
+
 ------------------------------------------------------------------------
 -- Privileges
 --
@@ -11,6 +15,10 @@
 -- is ever looked up by it.
 ------------------------------------------------------------------------
 ALTER FUNCTION cometchat._events_trigger() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- The view reads the tables as the querying role, so per-app row-level
+-- security applies to it as well.
+ALTER VIEW cometchat.call_lifecycle SET (security_invoker = true);
 
 REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
