@@ -248,6 +248,37 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 /* Quarantine                                                              */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The trigger's statements run as the owner of the table they maintain (as
+ * foreign-key checks do), so a receiver needs no grant beyond INSERT on the
+ * ledger; and under a search path of pg_catalog alone, so nothing a caller
+ * creates in public or pg_temp (a function, an operator, a type, a table) can
+ * stand in for what they name.  Both are undone on error by (sub)transaction
+ * abort; CcOwnerContext undoes them on success.
+ */
+typedef struct CcOwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} CcOwnerContext;
+
+static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
+
+static void
+enter_owner_context(Oid owner, CcOwnerContext *cx)
+{
+	GetUserIdAndSecContext(&cx->save_userid, &cx->save_sec_context);
+	SetUserIdAndSecContext(owner, cx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PushOverrideSearchPath(&pinned_search_path);
+}
+
+static void
+leave_owner_context(CcOwnerContext *cx)
+{
+	PopOverrideSearchPath();
+	SetUserIdAndSecContext(cx->save_userid, cx->save_sec_context);
+}
+
 static Oid
 ledger_relid(const char *relname)
 {
@@ -286,8 +317,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 	char		nulls[3] = {' ', ' ', ' '};
 	int64		id;
 	bool		isnull;
-	Oid			save_userid;
-	int			save_sec_context;
+	CcOwnerContext owner;
 
 	if (cc_on_invalid == CC_ON_INVALID_ERROR)
 	{
@@ -320,6 +350,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	enter_owner_context(quarantine_owner(), &owner);
 	if (reject_plan == NULL)
 	{
 		Oid			types[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
@@ -330,19 +361,10 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			elog(ERROR, "could not prepare the quarantine insert: %s", SPI_result_code_string(SPI_result));
 		reject_plan = plan;
 	}
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(quarantine_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
-			SPI_processed != 1)
-			elog(ERROR, "could not store a rejected payload");
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "could not store a rejected payload");
+	leave_owner_context(&owner);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return id;
@@ -573,7 +595,13 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
-	cc_lifecycle_apply(&ev);
+	{
+		CcOwnerContext owner;
+
+		enter_owner_context(rel->rd_rel->relowner, &owner);
+		cc_lifecycle_apply(&ev);
+		leave_owner_context(&owner);
+	}
 
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	nulls = palloc(sizeof(bool) * tupdesc->natts);
@@ -627,6 +655,7 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		PushOverrideSearchPath(&pinned_search_path);
 		if (ingest_plan == NULL)
 		{
 			Oid			types[1] = {JSONBOID};
@@ -646,6 +675,7 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 			outcome_sink = NULL;
 		}
 		PG_END_TRY();
+		PopOverrideSearchPath();
 		SPI_finish();
 		if (!outcome.filled)
 			ereport(ERROR,

@@ -301,7 +301,12 @@ run(CcStmt which, Datum *args, const bool *isnull)
 
 	if (plans[which] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(st->sql, st->nargs, (Oid *) st->types);
+		/*
+		 * Generic plans: every statement is an index lookup by key, and a
+		 * custom plan per call would mean planning on every event.
+		 */
+		SPIPlanPtr	plan = SPI_prepare_cursor(st->sql, st->nargs, (Oid *) st->types,
+											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare lifecycle statement %d: %s",

@@ -9,12 +9,14 @@
 --   GRANT USAGE ON SCHEMA cometchat TO receiver;
 --   GRANT INSERT (payload) ON cometchat.events TO receiver;
 --   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
--- The trigger maintains the quarantine and the lifecycle tables with the
--- extension owner's rights, under a pinned search_path, so nothing a caller
--- puts on its search_path (functions, operators, tables in public or pg_temp)
--- is ever looked up by it.
+-- The trigger (from the 1.1 library on) writes the quarantine and the
+-- lifecycle tables as their owner, under a search path of pg_catalog alone,
+-- so nothing a caller creates in public or pg_temp is ever looked up by it.
 ------------------------------------------------------------------------
-ALTER FUNCTION cometchat._events_trigger() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+-- ingest() and ingest_raw() pin their search path in C, for just their own
+-- statement; a SET clause would cost a configuration save and restore per call.
+ALTER FUNCTION cometchat.ingest(jsonb) RESET search_path;
+ALTER FUNCTION cometchat.ingest_raw(text) RESET search_path;
 
 -- The view reads the tables as the querying role, so per-app row-level
 -- security applies to it as well.

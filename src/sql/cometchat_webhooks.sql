@@ -223,7 +223,6 @@ CREATE FUNCTION cometchat.ingest(payload jsonb,
     OUT idempotency_key bytea, OUT problems text[], OUT rejected_id bigint)
     RETURNS record
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_ingest';
 
 CREATE FUNCTION cometchat.ingest_raw(body text,
@@ -231,16 +230,15 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
     OUT idempotency_key bytea, OUT problems text[], OUT rejected_id bigint)
     RETURNS record
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_ingest_raw';
 
--- The trigger maintains the quarantine and the lifecycle tables with the
--- extension owner's rights, under a pinned search_path: a receiver needs only
--- INSERT on the ledger, and nothing it puts on its search_path (functions,
--- operators or tables in public or pg_temp) is ever looked up by the trigger.
+-- The trigger runs its statements as the owner of the table each one writes
+-- (as foreign-key checks do) and under a search path of pg_catalog alone, set
+-- in C for just those statements: a receiver needs only INSERT on the ledger,
+-- and nothing it creates in public or pg_temp (functions, operators, types,
+-- tables) is ever looked up by the trigger.
 CREATE FUNCTION cometchat._events_trigger() RETURNS trigger
-    LANGUAGE c SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    LANGUAGE c
     AS 'MODULE_PATHNAME', 'cc_events_trigger';
 
 CREATE TRIGGER events_ingest
@@ -373,7 +371,7 @@ COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the ordered events of one
 --   GRANT USAGE ON SCHEMA cometchat TO receiver;
 --   GRANT INSERT (payload) ON cometchat.events TO receiver;
 --   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
--- (The trigger runs with the extension owner's rights: see _events_trigger.)
+-- (The trigger writes with the tables' owner's rights: see _events_trigger.)
 ------------------------------------------------------------------------
 REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
