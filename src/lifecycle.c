@@ -67,10 +67,7 @@ typedef enum CcStmt
 	ST_CALL_ENSURE,
 	ST_CALL_INIT_COUNT,
 	ST_CALL_TIMES,
-	ST_PARTICIPANT_UPSERT,
-	ST_NAME_IS_NEW,
-	ST_SESSION_COUNT_INC,
-	ST_CALL_COUNT_INC,
+	ST_PARTICIPANT,
 	ST_RECORDING_UPSERT,
 	ST_RECORDING_COUNT_INC,
 	ST_CALL_UPSERT_SESSION,
@@ -204,31 +201,53 @@ static const CcStatement statements[CC_NUM_STMTS] = {
 		"UPDATE cometchat.calls SET started_at = LEAST(started_at, $3),"
 		" ended_at = GREATEST(ended_at, $4)"
 		" WHERE app_id = $1 AND session_id = $2", 4, {T, T, TS, TS}},
-	[ST_PARTICIPANT_UPSERT] = {
-		"INSERT INTO cometchat.participants AS p (app_id, session_id, session_started_at, name,"
-		" joined_at, left_at, left_at_from, audio_only, audio_only_from, platform, sdk, sdk_version)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7::cometchat.fact_source, $8, $9::cometchat.fact_source,"
-		" $10, $11, $12)"
-		" ON CONFLICT (app_id, session_id, name, joined_at) DO UPDATE SET"
+	/*
+	 * One join interval, in one statement: find its instance, merge the
+	 * interval, and when the interval is new and its name is new to the
+	 * instance (to the session id), count it there (on the call).  The NOT
+	 * EXISTS probes share the statement's snapshot, so they do not see the
+	 * interval being inserted.  Returns the instance and whether it ended.
+	 */
+	[ST_PARTICIPANT] = {
+		"WITH inst AS MATERIALIZED ("
+		"  SELECT started_at, ended FROM ("
+		"   (SELECT started_at, ended_at IS NOT NULL AS ended FROM cometchat.sessions"
+		"     WHERE app_id = $1 AND session_id = $2 AND started_at <= $4"
+		"     ORDER BY started_at DESC LIMIT 1)"
+		"   UNION ALL"
+		"   (SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
+		"     WHERE app_id = $1 AND session_id = $2 ORDER BY started_at LIMIT 1)) i LIMIT 1),"
+		" up AS ("
+		"  INSERT INTO cometchat.participants AS p (app_id, session_id, session_started_at, name,"
+		"   joined_at, left_at, left_at_from, audio_only, audio_only_from, platform, sdk, sdk_version)"
+		"  VALUES ($1, $2, (SELECT started_at FROM inst), $3, $4, $5, $6::cometchat.fact_source, $7,"
+		"   $8::cometchat.fact_source, $9, $10, $11)"
+		"  ON CONFLICT (app_id, session_id, name, joined_at) DO UPDATE SET"
 		SOURCED("left_at", "left_at_from")
 		SOURCED("audio_only", "audio_only_from")
-		" left_at_from = GREATEST(p.left_at_from, EXCLUDED.left_at_from),"
-		" audio_only_from = GREATEST(p.audio_only_from, EXCLUDED.audio_only_from),"
-		" platform = GREATEST(p.platform, EXCLUDED.platform),"
-		" sdk = GREATEST(p.sdk, EXCLUDED.sdk),"
-		" sdk_version = GREATEST(p.sdk_version, EXCLUDED.sdk_version)"
-		" RETURNING (xmax = 0)", 12, {T, T, TS, T, TS, TS, T, B, T, T, T, T}},
-	[ST_NAME_IS_NEW] = {
-		"SELECT NOT EXISTS (SELECT 1 FROM cometchat.participants WHERE app_id = $1"
-		"   AND session_id = $2 AND name = $3 AND joined_at <> $4 AND session_started_at = $5),"
-		" NOT EXISTS (SELECT 1 FROM cometchat.participants WHERE app_id = $1"
-		"   AND session_id = $2 AND name = $3 AND joined_at <> $4)", 5, {T, T, T, TS, TS}},
-	[ST_SESSION_COUNT_INC] = {
-		"UPDATE cometchat.sessions SET participant_count = participant_count + 1"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 3, {T, T, TS}},
-	[ST_CALL_COUNT_INC] = {
-		"UPDATE cometchat.calls SET participant_count = participant_count + 1"
-		" WHERE app_id = $1 AND session_id = $2", 2, {T, T}},
+		"   left_at_from = GREATEST(p.left_at_from, EXCLUDED.left_at_from),"
+		"   audio_only_from = GREATEST(p.audio_only_from, EXCLUDED.audio_only_from),"
+		"   platform = GREATEST(p.platform, EXCLUDED.platform),"
+		"   sdk = GREATEST(p.sdk, EXCLUDED.sdk),"
+		"   sdk_version = GREATEST(p.sdk_version, EXCLUDED.sdk_version)"
+		"  RETURNING (xmax = 0) AS inserted, session_started_at),"
+		" fresh AS ("
+		"  SELECT up.session_started_at AS instance,"
+		"   NOT EXISTS (SELECT 1 FROM cometchat.participants q WHERE q.app_id = $1"
+		"     AND q.session_id = $2 AND q.name = $3 AND q.joined_at <> $4"
+		"     AND q.session_started_at = up.session_started_at) AS new_in_instance,"
+		"   NOT EXISTS (SELECT 1 FROM cometchat.participants q WHERE q.app_id = $1"
+		"     AND q.session_id = $2 AND q.name = $3 AND q.joined_at <> $4) AS new_in_session"
+		"  FROM up WHERE up.inserted),"
+		" counted_session AS ("
+		"  UPDATE cometchat.sessions s SET participant_count = s.participant_count + 1 FROM fresh"
+		"  WHERE fresh.new_in_instance AND s.app_id = $1 AND s.session_id = $2"
+		"    AND s.started_at = fresh.instance RETURNING 1),"
+		" counted_call AS ("
+		"  UPDATE cometchat.calls c SET participant_count = c.participant_count + 1 FROM fresh"
+		"  WHERE fresh.new_in_session AND c.app_id = $1 AND c.session_id = $2 RETURNING 1)"
+		" SELECT i.started_at, i.ended FROM (SELECT) one LEFT JOIN inst i ON true",
+		11, {T, T, T, TS, TS, T, B, T, T, T, T}},
 	[ST_RECORDING_UPSERT] = {
 		"INSERT INTO cometchat.recordings AS r (app_id, session_id, session_started_at, started_at,"
 		" duration, recording_url, recording_date)"
@@ -438,54 +457,33 @@ static void
 apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 {
 	CcEvent    *ev = cx->ev;
-	Datum		instance = (Datum) 0;
-	bool		ended = false;
-	bool		has_instance = instance_at(cx, iv->joined_at, &instance, &ended);
-	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
-	Datum		joined = ts(iv->joined_at);
-	Datum		args[12];
-	bool		nulls[12] = {false};
+	Datum		args[11];
+	bool		nulls[11] = {false};
 	Datum		source = CStringGetTextDatum(iv->source);
+	bool		no_instance;
+	Datum		instance;
 
 	args[0] = cx->app;
 	args[1] = cx->session;
-	args[2] = instance;
-	nulls[2] = !has_instance;
-	args[3] = name;
-	args[4] = joined;
-	args[5] = iv->has_left ? ts(iv->left_at) : (Datum) 0;
+	args[2] = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
+	args[3] = ts(iv->joined_at);
+	args[4] = iv->has_left ? ts(iv->left_at) : (Datum) 0;
+	nulls[4] = !iv->has_left;
+	args[5] = source;
 	nulls[5] = !iv->has_left;
-	args[6] = source;
-	nulls[6] = !iv->has_left;
-	args[7] = BoolGetDatum(iv->audio_only);
+	args[6] = BoolGetDatum(iv->audio_only);
+	nulls[6] = !iv->has_audio;
+	args[7] = source;
 	nulls[7] = !iv->has_audio;
-	args[8] = source;
-	nulls[8] = !iv->has_audio;
-	args[9] = text_or_null(&ev->v[SLOT_PLATFORM], &nulls[9]);
-	args[10] = text_or_null(&ev->v[SLOT_SDK], &nulls[10]);
-	args[11] = text_or_null(&ev->v[SLOT_SDK_VERSION], &nulls[11]);
+	args[8] = text_or_null(&ev->v[SLOT_PLATFORM], &nulls[8]);
+	args[9] = text_or_null(&ev->v[SLOT_SDK], &nulls[9]);
+	args[10] = text_or_null(&ev->v[SLOT_SDK_VERSION], &nulls[10]);
 	if (ev->spec->shape != SHAPE_JOIN)
-		nulls[9] = nulls[10] = nulls[11] = true;
+		nulls[8] = nulls[9] = nulls[10] = true;
 
-	run(ST_PARTICIPANT_UPSERT, args, nulls);
-	if (result_bool(0, 1))
-	{
-		/* A new interval: is its name new to the instance, to the session? */
-		Datum		q[5] = {cx->app, cx->session, name, joined, instance};
-		bool		qnulls[5] = {false, false, false, false, !has_instance};
-
-		bool		new_in_instance;
-		bool		new_in_session;
-
-		run(ST_NAME_IS_NEW, q, qnulls);
-		new_in_instance = has_instance && result_bool(0, 1);
-		new_in_session = result_bool(0, 2);
-		if (new_in_instance)
-			session_stmt(cx, ST_SESSION_COUNT_INC, instance);
-		if (new_in_session)
-			run(ST_CALL_COUNT_INC, args, NULL);
-	}
-	if (has_instance && ended && !defer_peak)
+	run(ST_PARTICIPANT, args, nulls);
+	instance = result_datum(0, 1, &no_instance);
+	if (!no_instance && result_bool(0, 2) && !defer_peak)
 		session_stmt(cx, ST_PEAK, instance);
 }
 
