@@ -3,6 +3,27 @@
 \echo Use "ALTER EXTENSION cometchat_webhooks UPDATE TO '1.1'" to load this file. \quit
 
 ------------------------------------------------------------------------
+-- Indexes lead with the id they find rows by, app_id second, so that each
+-- statement of the trigger has exactly one index that fits it whatever the
+-- tables' statistics; participants need only their primary key.
+------------------------------------------------------------------------
+DROP INDEX cometchat.events_session, cometchat.events_call,
+           cometchat.calls_session, cometchat.calls_unlinked,
+           cometchat.calls_conversation, cometchat.calls_call_id,
+           cometchat.call_outcomes_conversation, cometchat.call_outcomes_link,
+           cometchat.participants_by_time;
+CREATE INDEX events_session ON cometchat.events (session_id, app_id, occurred_at);
+CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
+CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
+CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
+CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
+CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
+ALTER TABLE cometchat.call_outcomes DROP CONSTRAINT call_outcomes_pkey,
+                                    ADD PRIMARY KEY (outcome_id, app_id);
+CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (conversation_id, app_id, sent_at);
+CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (linked_call_id, app_id);
+
+------------------------------------------------------------------------
 -- Privileges
 --
 -- A receiver needs only:

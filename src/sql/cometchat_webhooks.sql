@@ -82,8 +82,8 @@ CREATE TABLE cometchat.events (
     idempotency_key bytea NOT NULL,
     CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key)
 );
-CREATE INDEX events_session ON cometchat.events (app_id, session_id, occurred_at);
-CREATE INDEX events_call ON cometchat.events (app_id, call_id) WHERE call_id IS NOT NULL;
+CREATE INDEX events_session ON cometchat.events (session_id, app_id, occurred_at);
+CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
 COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key)';
 COMMENT ON COLUMN cometchat.events.idempotency_key IS 'sha256 of cometchat.idempotency_key(payload)';
 
@@ -149,10 +149,14 @@ CREATE TABLE cometchat.calls (
     duration          interval GENERATED ALWAYS AS (ended_at - started_at) STORED,
     CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
 );
-CREATE UNIQUE INDEX calls_session ON cometchat.calls (app_id, session_id);
-CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (app_id, call_id) WHERE session_id IS NULL;
-CREATE INDEX calls_conversation ON cometchat.calls (app_id, conversation_id, initiated_at);
-CREATE INDEX calls_call_id ON cometchat.calls (app_id, call_id);
+-- Every index of a lifecycle table leads with the id it finds rows by, and
+-- app_id comes second: each statement of the trigger then has exactly one
+-- index that fits it, so its plan does not depend on the table's statistics
+-- (plans are made once per backend, often while the tables are still small).
+CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
+CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
+CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
+CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
 COMMENT ON COLUMN cometchat.calls.outcome IS 'busy, cancelled, rejected or unanswered: the earliest outcome event linked to this call';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
@@ -165,10 +169,10 @@ CREATE TABLE cometchat.call_outcomes (
     outcome         cometchat.call_status NOT NULL,
     sent_at         timestamptz NOT NULL,
     linked_call_id  text,
-    PRIMARY KEY (app_id, outcome_id)
+    PRIMARY KEY (outcome_id, app_id)
 );
-CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (app_id, conversation_id, sent_at);
-CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (app_id, linked_call_id);
+CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (conversation_id, app_id, sent_at);
+CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (linked_call_id, app_id);
 
 -- One row per join interval.
 CREATE TABLE cometchat.participants (
@@ -186,7 +190,6 @@ CREATE TABLE cometchat.participants (
     audio_only_from    cometchat.fact_source,
     PRIMARY KEY (app_id, session_id, name, joined_at)
 );
-CREATE INDEX participants_by_time ON cometchat.participants (app_id, session_id, joined_at);
 COMMENT ON COLUMN cometchat.participants.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
 
 CREATE TABLE cometchat.recordings (
