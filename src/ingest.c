@@ -41,6 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/acl.h"
@@ -515,6 +516,49 @@ key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existin
 /* The trigger                                                             */
 /* ---------------------------------------------------------------------- */
 
+static SPIPlanPtr policy_plan = NULL;
+
+/*
+ * Under per-app row-level security a role may hand in only payloads of its
+ * own apps.  The ledger's insert policy checks the rows it stores; a
+ * duplicate or an invalid payload never reaches the table, so it is checked
+ * here by the same rule, as the calling role.  A payload without an appId
+ * belongs to no app and is let through (to the quarantine).
+ */
+static void
+check_insert_policy(Relation rel, Jsonb *payload)
+{
+	bool		isnull;
+	bool		allowed;
+	Datum		arg = PointerGetDatum(payload);
+
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushOverrideSearchPath(&pinned_search_path);
+	if (policy_plan == NULL)
+	{
+		Oid			types[1] = {JSONBOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT $1->>'appId' IS NULL OR cometchat.app_visible($1->>'appId')",
+									   1, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the insert policy check: %s", SPI_result_code_string(SPI_result));
+		policy_plan = plan;
+	}
+	if (SPI_execute_plan(policy_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check the insert policy of %s", RelationGetRelationName(rel));
+	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	PopOverrideSearchPath();
+	SPI_finish();
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("new row violates row-level security policy for table \"%s\"",
+						RelationGetRelationName(rel))));
+}
+
 Datum
 cc_events_trigger(PG_FUNCTION_ARGS)
 {
@@ -578,7 +622,10 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	cc_analyze(payload, &ev);
 	if (ev.nproblems > 0)
 	{
-		ArrayType  *problems = cc_problems_array(&ev);
+		ArrayType  *problems;
+
+		check_insert_policy(rel, payload);
+		problems = cc_problems_array(&ev);
 
 		report_outcome(CC_REJECTED, 0, NULL, problems, reject(payload, NULL, problems, &ev));
 		return PointerGetDatum(NULL);
@@ -591,6 +638,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	if (key_exists(rel, cached_key_index, digest, map->att[COL_ID], &existing_id))
 	{
 		release_key_lock();
+		check_insert_policy(rel, payload);
 		report_outcome(CC_DUPLICATE, existing_id, digest, NULL, 0);
 		return PointerGetDatum(NULL);
 	}
@@ -761,9 +809,13 @@ cc_ingest_raw(PG_FUNCTION_ARGS)
 	if (error)
 	{
 		CcEvent		raw_event = {0};
+		Oid			ledger = ledger_relid("events");
 
 		/* Quarantining is part of ingesting: the caller must be a receiver. */
-		if (pg_class_aclcheck(ledger_relid("events"), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+
+		if (pg_class_aclcheck(ledger, GetUserId(), ACL_INSERT) != ACLCHECK_OK &&
+			pg_attribute_aclcheck(ledger, get_attnum(ledger, "payload"), GetUserId(),
+								  ACL_INSERT) != ACLCHECK_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for table cometchat.events"),

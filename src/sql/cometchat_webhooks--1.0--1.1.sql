@@ -55,9 +55,16 @@ REVOKE ALL ON FUNCTION cometchat._lifecycle_rows() FROM PUBLIC;
 -- Optional per-app row-level security
 --
 -- cometchat.app_access says which roles (and their members) see which
--- apps.  The policies exist from the start; cometchat.enable_app_security()
--- switches them on for every table.  The extension owner (and superusers)
--- bypass them, so the trigger's maintenance is unaffected.
+-- apps.  cometchat.enable_app_security() adds the one row of
+-- cometchat.app_security, whose trigger switches row-level security on for
+-- every table (and off when the row goes).  The switch is data, so pg_dump
+-- keeps it, and restoring the row switches the tables on again: pg_dump keeps
+-- no ALTER TABLE ... ENABLE ROW LEVEL SECURITY of an extension's tables.
+-- The tables' owner bypasses the policies, so the trigger's maintenance is
+-- unaffected; for other roles the ingest trigger applies the insert policy
+-- to duplicates and invalid payloads too, which the table never sees.
+-- (While it is on, PostgreSQL refuses COPY FROM to roles the policies apply
+-- to: such receivers use INSERT or cometchat.ingest().)
 ------------------------------------------------------------------------
 CREATE TABLE cometchat.app_access (
     role_name regrole NOT NULL,
@@ -71,6 +78,36 @@ CREATE POLICY own_rows ON cometchat.app_access FOR SELECT
 GRANT SELECT ON cometchat.app_access TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cometchat.app_access', '');
 
+CREATE TABLE cometchat.app_security (
+    enabled_at timestamptz NOT NULL DEFAULT now(),
+    enabled_by name NOT NULL DEFAULT current_user,
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+COMMENT ON TABLE cometchat.app_security IS 'one row while per-app row-level security is on (cometchat.enable_app_security())';
+SELECT pg_catalog.pg_extension_config_dump('cometchat.app_security', '');
+
+CREATE FUNCTION cometchat._app_security_switch() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['events', 'rejected', 'sessions', 'calls', 'call_outcomes',
+                             'participants', 'recordings']
+    LOOP
+        EXECUTE format('ALTER TABLE cometchat.%I %s ROW LEVEL SECURITY', t,
+                       CASE WHEN TG_OP = 'INSERT' THEN 'ENABLE' ELSE 'DISABLE' END);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION cometchat._app_security_switch() FROM PUBLIC;
+CREATE TRIGGER app_security_switch AFTER INSERT OR DELETE ON cometchat.app_security
+    FOR EACH ROW EXECUTE FUNCTION cometchat._app_security_switch();
+CREATE TRIGGER app_security_switch_truncate AFTER TRUNCATE ON cometchat.app_security
+    FOR EACH STATEMENT EXECUTE FUNCTION cometchat._app_security_switch();
+
 CREATE FUNCTION cometchat.app_visible(app_id text) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -78,7 +115,7 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM cometchat.app_access a
                    WHERE a.app_id = $1 AND pg_has_role(a.role_name, 'MEMBER'))
 $$;
-COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see rows of this app under per-app row-level security';
+COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see and receive rows of this app under per-app row-level security';
 
 CREATE POLICY app_rows ON cometchat.events FOR SELECT USING (cometchat.app_visible(app_id));
 CREATE POLICY app_receive ON cometchat.events FOR INSERT WITH CHECK (cometchat.app_visible(app_id));
@@ -90,19 +127,11 @@ CREATE POLICY app_rows ON cometchat.participants FOR SELECT USING (cometchat.app
 CREATE POLICY app_rows ON cometchat.recordings FOR SELECT USING (cometchat.app_visible(app_id));
 
 CREATE FUNCTION cometchat.enable_app_security(enable boolean DEFAULT true) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['events', 'rejected', 'sessions', 'calls', 'call_outcomes',
-                             'participants', 'recordings']
-    LOOP
-        EXECUTE format('ALTER TABLE cometchat.%I %s ROW LEVEL SECURITY', t,
-                       CASE WHEN enable THEN 'ENABLE' ELSE 'DISABLE' END);
-    END LOOP;
-END
+    DELETE FROM cometchat.app_security WHERE NOT $1;
+    INSERT INTO cometchat.app_security SELECT WHERE $1 ON CONFLICT (singleton) DO NOTHING;
 $$;
 COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
 REVOKE ALL ON FUNCTION cometchat.enable_app_security(boolean) FROM PUBLIC;
