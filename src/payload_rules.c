@@ -47,10 +47,24 @@ typedef struct CcField
 	bool		required;
 	CcSlot		slot;
 	const char *const *choices;	/* CK_ENUM only */
+	int			max_len;		/* strings: at most this many bytes; 0: any */
 } CcField;
 
-#define F(parent, key, check, req, slot)	{parent, key, check, req, slot, NULL}
-#define E(parent, key, req, slot, choices)	{parent, key, CK_ENUM, req, slot, choices}
+#define F(parent, key, check, req, slot)	{parent, key, check, req, slot, NULL, 0}
+#define E(parent, key, req, slot, choices)	{parent, key, CK_ENUM, req, slot, choices, 0}
+
+/*
+ * Strings that become index keys have a bounded length: a B-tree row holds
+ * at most about 2.7 kB, and the widest key (a participant: app, session id,
+ * name and time) must fit whatever arrives.  CometChat's own ids are far
+ * shorter (webhook ids 50 characters, app ids 14, session ids about 80).
+ */
+#define ID_LEN		255			/* appId, webhook */
+#define NAME_LEN	512			/* session ids, names, conversation ids */
+#define K(parent, key, req, slot, max_len)	{parent, key, CK_TEXT, req, slot, NULL, max_len}
+
+/* Recording durations above this many seconds (about 31 years) are refused. */
+#define MAX_DURATION_DIGITS 9
 
 static const char *const receiver_types[] = {"user", "group", NULL};
 static const char *const media_types[] = {"audio", "video", NULL};
@@ -59,8 +73,8 @@ static const char *const categories[] = {"call", NULL};
 /* Read first, whatever the trigger: it decides everything else. */
 static const CcField envelope_fields[] = {
 	F(ROOT, "trigger", CK_TEXT, REQ, SLOT_TRIGGER),
-	F(ROOT, "appId", CK_TEXT, REQ, SLOT_APP),
-	F(ROOT, "webhook", CK_TEXT, REQ, SLOT_WEBHOOK),
+	K(ROOT, "appId", REQ, SLOT_APP, ID_LEN),
+	K(ROOT, "webhook", REQ, SLOT_WEBHOOK, ID_LEN),
 };
 
 /* call_initiated, call_busy, call_cancelled, call_rejected, call_unanswered (ref. 4.1, 4.6-4.9) */
@@ -70,10 +84,10 @@ static const CcField message_fields[] = {
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
 	/* 3 */ F(2, "call", CK_OBJECT, REQ, SLOT_NONE),
 	/* 4 */ F(3, "id", CK_ID, REQ, SLOT_CALL_ID),
-	/* 5 */ F(3, "conversationId", CK_TEXT, REQ, SLOT_CONVERSATION),
-	/* 6 */ F(3, "sender", CK_TEXT, REQ, SLOT_SENDER),
+	/* 5 */ K(3, "conversationId", REQ, SLOT_CONVERSATION, NAME_LEN),
+	/* 6 */ K(3, "sender", REQ, SLOT_SENDER, NAME_LEN),
 	/* 7 */ E(3, "receiverType", REQ, SLOT_RECEIVER_TYPE, receiver_types),
-	/* 8 */ F(3, "receiver", CK_TEXT, REQ, SLOT_RECEIVER),
+	/* 8 */ K(3, "receiver", REQ, SLOT_RECEIVER, NAME_LEN),
 	/* 9 */ E(3, "category", REQ, SLOT_NONE, categories),
 	/* 10 */ E(3, "type", REQ, SLOT_MEDIA, media_types),
 	/* 11 */ F(3, "sentAt", CK_UNIX_TIME, REQ, SLOT_SENT_AT),
@@ -83,7 +97,7 @@ static const CcField message_fields[] = {
 	/* 15 */ F(13, "entities", CK_OBJECT, OPT, SLOT_NONE),
 	/* 16 */ F(15, "on", CK_OBJECT, OPT, SLOT_NONE),
 	/* 17 */ F(16, "entity", CK_OBJECT, OPT, SLOT_NONE),
-	/* 18 */ F(17, "sessionid", CK_TEXT, OPT, SLOT_SESSION),	/* lower-case "id" */
+	/* 18 */ K(17, "sessionid", OPT, SLOT_SESSION, NAME_LEN),	/* lower-case "id" */
 	/* 19 */ F(17, "initiatedAt", CK_UNIX_TIME, OPT, SLOT_NONE),
 	/* 20 */ E(17, "type", OPT, SLOT_NONE, media_types),
 };
@@ -93,7 +107,7 @@ static const CcField start_fields[] = {
 	/* 0 */ F(ROOT, "region", CK_TEXT, REQ, SLOT_REGION),
 	/* 1 */ F(ROOT, "type", CK_TEXT, OPT, SLOT_TYPE),
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
-	/* 3 */ F(2, "sessionId", CK_TEXT, REQ, SLOT_SESSION),
+	/* 3 */ K(2, "sessionId", REQ, SLOT_SESSION, NAME_LEN),
 	/* 4 */ F(2, "created_at", CK_UNIX_TIME, REQ, SLOT_CREATED_AT),
 };
 
@@ -102,10 +116,10 @@ static const CcField join_fields[] = {
 	/* 0 */ F(ROOT, "region", CK_TEXT, REQ, SLOT_REGION),
 	/* 1 */ F(ROOT, "type", CK_TEXT, OPT, SLOT_TYPE),
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
-	/* 3 */ F(2, "sessionId", CK_TEXT, REQ, SLOT_SESSION),
+	/* 3 */ K(2, "sessionId", REQ, SLOT_SESSION, NAME_LEN),
 	/* 4 */ F(2, "occupant", CK_OBJECT, REQ, SLOT_NONE),
 	/* 5 */ F(4, "joined_at", CK_UNIX_TIME, REQ, SLOT_JOINED_AT),
-	/* 6 */ F(4, "name", CK_TEXT, REQ, SLOT_NAME),
+	/* 6 */ K(4, "name", REQ, SLOT_NAME, NAME_LEN),
 	/* 7 */ F(4, "audio_call", CK_BOOL, OPT, SLOT_AUDIO_CALL),
 	/* 8 */ F(2, "initial_config", CK_OBJECT, OPT, SLOT_NONE),
 	/* 9 */ F(8, "is_video_muted", CK_BOOL, OPT, SLOT_NONE),
@@ -123,11 +137,11 @@ static const CcField leave_fields[] = {
 	/* 0 */ F(ROOT, "region", CK_TEXT, REQ, SLOT_REGION),
 	/* 1 */ F(ROOT, "type", CK_TEXT, OPT, SLOT_TYPE),
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
-	/* 3 */ F(2, "sessionId", CK_TEXT, REQ, SLOT_SESSION),
+	/* 3 */ K(2, "sessionId", REQ, SLOT_SESSION, NAME_LEN),
 	/* 4 */ F(2, "occupant", CK_OBJECT, REQ, SLOT_NONE),
 	/* 5 */ F(4, "joined_at", CK_UNIX_TIME, REQ, SLOT_JOINED_AT),
 	/* 6 */ F(4, "left_at", CK_UNIX_TIME, REQ, SLOT_LEFT_AT),
-	/* 7 */ F(4, "name", CK_TEXT, REQ, SLOT_NAME),
+	/* 7 */ K(4, "name", REQ, SLOT_NAME, NAME_LEN),
 	/* 8 */ F(4, "audio_call", CK_BOOL, OPT, SLOT_AUDIO_CALL),
 };
 
@@ -136,7 +150,7 @@ static const CcField end_fields[] = {
 	/* 0 */ F(ROOT, "region", CK_TEXT, REQ, SLOT_REGION),
 	/* 1 */ F(ROOT, "type", CK_TEXT, OPT, SLOT_TYPE),
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
-	/* 3 */ F(2, "sessionId", CK_TEXT, REQ, SLOT_SESSION),
+	/* 3 */ K(2, "sessionId", REQ, SLOT_SESSION, NAME_LEN),
 	/* 4 */ F(2, "created_at", CK_UNIX_TIME, REQ, SLOT_CREATED_AT),
 	/* 5 */ F(2, "destroyed_at", CK_UNIX_TIME, REQ, SLOT_DESTROYED_AT),
 	/* 6 */ F(2, "all_occupants", CK_ARRAY, REQ, SLOT_OCCUPANTS),
@@ -146,7 +160,7 @@ static const CcField end_fields[] = {
 static const CcField occupant_fields[] = {
 	/* 0 */ F(ROOT, "joined_at", CK_UNIX_TIME, REQ, SLOT_JOINED_AT),
 	/* 1 */ F(ROOT, "left_at", CK_UNIX_TIME, OPT, SLOT_LEFT_AT),
-	/* 2 */ F(ROOT, "name", CK_TEXT, REQ, SLOT_NAME),
+	/* 2 */ K(ROOT, "name", REQ, SLOT_NAME, NAME_LEN),
 	/* 3 */ F(ROOT, "audio_call", CK_BOOL, OPT, SLOT_AUDIO_CALL),
 };
 
@@ -155,7 +169,7 @@ static const CcField recording_fields[] = {
 	/* 0 */ F(ROOT, "region", CK_TEXT, REQ, SLOT_REGION),
 	/* 1 */ F(ROOT, "type", CK_TEXT, OPT, SLOT_TYPE),
 	/* 2 */ F(ROOT, "data", CK_OBJECT, REQ, SLOT_NONE),
-	/* 3 */ F(2, "sessionId", CK_TEXT, REQ, SLOT_SESSION),
+	/* 3 */ K(2, "sessionId", REQ, SLOT_SESSION, NAME_LEN),
 	/* 4 */ F(2, "startTime", CK_UNIX_TIME_OR_DIGITS, REQ, SLOT_RECORDING_START),
 	/* 5 */ F(2, "recording_url", CK_TEXT, REQ, SLOT_RECORDING_URL),
 	/* 6 */ F(2, "duration", CK_DECIMAL, OPT, SLOT_RECORDING_DURATION),
@@ -510,7 +524,7 @@ is_decimal(const char *s, int len)
 
 	while (i < len && s[i] >= '0' && s[i] <= '9')
 		i++;
-	if (i == 0)
+	if (i == 0 || i > MAX_DURATION_DIGITS)
 		return false;
 	if (i == len)
 		return true;
@@ -557,6 +571,12 @@ check_value(CcEvent *ev, const char *prefix, const CcField *fields, int i,
 			if (f->check == CK_TEXT && jv->val.string.len == 0)
 			{
 				cc_add_problem(ev, "%s: must not be empty", PATH());
+				return false;
+			}
+			if (f->max_len > 0 && jv->val.string.len > f->max_len)
+			{
+				cc_add_problem(ev, "%s: is %d bytes long; at most %d are accepted",
+							   PATH(), jv->val.string.len, f->max_len);
 				return false;
 			}
 			out->str = jv->val.string.val;
@@ -691,7 +711,7 @@ check_value(CcEvent *ev, const char *prefix, const CcField *fields, int i,
 					return true;
 				}
 			}
-			expected = "non-negative decimal seconds such as \"21.433000\"";
+			expected = "non-negative decimal seconds below 1e9, such as \"21.433000\"";
 			break;
 
 		case CK_DATE:
