@@ -424,13 +424,19 @@ CREATE FUNCTION cometchat._app_security_switch() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    wanted boolean := EXISTS (SELECT FROM cometchat.app_security);
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['events', 'rejected', 'sessions', 'calls', 'call_outcomes',
-                             'participants', 'recordings']
+    -- Only the tables whose state differs from the switch: a no-op otherwise.
+    FOR t IN SELECT c.relname FROM pg_class c
+             WHERE c.relnamespace = 'cometchat'::regnamespace
+               AND c.relname IN ('events', 'rejected', 'sessions', 'calls', 'call_outcomes',
+                                 'participants', 'recordings')
+               AND c.relrowsecurity <> wanted
+             ORDER BY c.relname
     LOOP
         EXECUTE format('ALTER TABLE cometchat.%I %s ROW LEVEL SECURITY', t,
-                       CASE WHEN TG_OP = 'INSERT' THEN 'ENABLE' ELSE 'DISABLE' END);
+                       CASE WHEN wanted THEN 'ENABLE' ELSE 'DISABLE' END);
     END LOOP;
     RETURN NULL;
 END
