@@ -58,8 +58,7 @@ typedef enum CcStmt
 	ST_UNLINK_OUTCOMES,
 	ST_SESSION_INSERT,
 	ST_SESSION_UPDATE,
-	ST_NEXT_INSTANCE,
-	ST_PREV_INSTANCE,
+	ST_NEIGHBOURS,
 	ST_ADOPT_PARTICIPANTS,
 	ST_ADOPT_RECORDINGS,
 	ST_RECOUNT,
@@ -154,12 +153,12 @@ static const CcStatement statements[CC_NUM_STMTS] = {
 		"UPDATE cometchat.sessions SET mode = LEAST(mode, $4::cometchat.session_mode),"
 		" ended_at = GREATEST(ended_at, $5)"
 		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 5, {T, T, TS, T, TS}},
-	[ST_NEXT_INSTANCE] = {
-		"SELECT min(started_at) FROM cometchat.sessions"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at > $3", 3, {T, T, TS}},
-	[ST_PREV_INSTANCE] = {
-		"SELECT max(started_at) FROM cometchat.sessions"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at < $3", 3, {T, T, TS}},
+	/* The instances just before and just after $3. */
+	[ST_NEIGHBOURS] = {
+		"SELECT (SELECT max(started_at) FROM cometchat.sessions"
+		"         WHERE app_id = $1 AND session_id = $2 AND started_at < $3),"
+		"       (SELECT min(started_at) FROM cometchat.sessions"
+		"         WHERE app_id = $1 AND session_id = $2 AND started_at > $3)", 3, {T, T, TS}},
 	/* $4: the next instance's start; $5: this is the first instance */
 	[ST_ADOPT_PARTICIPANTS] = {
 		"UPDATE cometchat.participants SET session_started_at = $3"
@@ -591,10 +590,9 @@ apply_instance(CcContext *cx)
 		bool		prev_null;
 		uint64		moved;
 
-		run(ST_NEXT_INSTANCE, args, NULL);
-		next = result_datum(0, 1, &next_null);
-		run(ST_PREV_INSTANCE, args, NULL);
+		run(ST_NEIGHBOURS, args, NULL);
 		prev = result_datum(0, 1, &prev_null);
+		next = result_datum(0, 2, &next_null);
 		{
 			Datum		adopt[5] = {cx->app, cx->session, started, next, BoolGetDatum(prev_null)};
 			bool		anulls[5] = {false, false, false, next_null, false};
@@ -630,8 +628,8 @@ apply_instance(CcContext *cx)
 			apply_interval(cx, &iv, true);
 		}
 	}
-	/* A no-op while the instance is active. */
-	if (is_new || end_changed || ev->noccupants > 0)
+	/* Only an ended instance has a peak: a start event cannot end one. */
+	if (is_end && (is_new || end_changed || ev->noccupants > 0))
 		session_stmt(cx, ST_PEAK, started);
 }
 
