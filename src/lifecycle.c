@@ -41,6 +41,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
@@ -791,6 +792,7 @@ cc_lifecycle_apply(CcEvent *ev)
 {
 	CcContext	cx = {ev};
 	CcKind		kind = ev->spec->kind;
+	int			guc_level;
 
 	if (kind == CC_UNKNOWN)
 		return;
@@ -807,6 +809,17 @@ cc_lifecycle_apply(CcEvent *ev)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * Every statement here is an index probe.  Its generic plan is made once
+	 * per backend, often while the tables are still empty, when a sequential
+	 * scan looks free; kept for a bulk load that then grows the tables, it
+	 * would scan them whole for every event.  So no sequential scans, for
+	 * these statements only (transaction abort undoes it on error).
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 
 	/* Every ringing session event belongs to a call, even before call_initiated. */
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
@@ -839,6 +852,7 @@ cc_lifecycle_apply(CcEvent *ev)
 		default:
 			break;
 	}
+	AtEOXact_GUC(true, guc_level);
 	SPI_finish();
 }
 
