@@ -180,7 +180,7 @@ extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);
 
 /* lifecycle.c */
-extern void cc_lifecycle_apply(CcEvent *ev);
+extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
 
 /* guc.c */
 typedef enum CcOnInvalid

@@ -647,7 +647,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 		CcOwnerContext owner;
 
 		enter_owner_context(rel->rd_rel->relowner, &owner);
-		cc_lifecycle_apply(&ev);
+		cc_lifecycle_apply(&ev, rel->rd_rel->relnamespace);
 		leave_owner_context(&owner);
 	}
 

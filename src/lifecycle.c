@@ -29,10 +29,16 @@
  * that needs both takes them in bucket order, so single-event transactions
  * never deadlock.  Buckets keep a bulk load to at most CC_LOCK_BUCKETS locks.
  *
- * Statements are prepared once per backend and kept (SPI_keepplan).
+ * Lookups are index scans and writes single-row inserts and updates, made
+ * directly (store.c): no SQL statement is planned or started per event.  A
+ * merge that changes nothing writes nothing.
  */
 #include "cometchat.h"
 
+#include "store.h"
+
+#include "access/nbtree.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -41,328 +47,27 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/guc.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 #include "utils/numeric.h"
+
 
 PG_FUNCTION_INFO_V1(cc_replay);
 
 #define CC_LOCK_LIFECYCLE	0xCC02
 #define CC_LOCK_BUCKETS		1024
 
-typedef enum CcStmt
-{
-	ST_INSTANCE_AT,
-	ST_SESSION_GET,
-	ST_CALL_GET_SESSION,
-	ST_CALL_GET_UNLINKED,
-	ST_UNLINK_OUTCOMES,
-	ST_SESSION_INSERT,
-	ST_SESSION_UPDATE,
-	ST_NEIGHBOURS,
-	ST_ADOPT_PARTICIPANTS,
-	ST_ADOPT_RECORDINGS,
-	ST_RECOUNT,
-	ST_PEAK,
-	ST_CALL_ENSURE,
-	ST_CALL_INIT_COUNT,
-	ST_CALL_TIMES,
-	ST_PARTICIPANT,
-	ST_RECORDING_UPSERT,
-	ST_RECORDING_COUNT_INC,
-	ST_CALL_UPSERT_SESSION,
-	ST_CALL_UPSERT_UNLINKED,
-	ST_RELINK_OUTCOMES,
-	ST_CALL_OUTCOME,
-	ST_OUTCOME_INSERT,
-	ST_OUTCOME_TARGET,
-	ST_OUTCOME_LINK,
-	CC_NUM_STMTS
-} CcStmt;
-
-#define T	TEXTOID
-#define TS	TIMESTAMPTZOID
-#define B	BOOLOID
-#define I	INT4OID
-#define N	NUMERICOID
-#define D	DATEOID
-
-typedef struct CcStatement
-{
-	const char *sql;
-	int			nargs;
-	Oid			types[12];
-} CcStatement;
-
-/*
- * Several call_initiated messages may name one call (one session id).  The
- * row takes its facts from one of them, by a total order: the smallest
- * message id (as a number), then the earliest sentAt, then the rest.
- */
-#define CALL_ORDER(r) \
-	"(length(" r ".call_id), " r ".call_id, " r ".initiated_at, " r ".conversation_id, " \
-	r ".caller, " r ".receiver, " r ".receiver_type, " r ".media)"
-#define CALL_WINS \
-	"(c.call_id IS NULL OR " CALL_ORDER("EXCLUDED") " < " CALL_ORDER("c") ")"
-#define CALL_MERGE \
-	" call_id = CASE WHEN " CALL_WINS " THEN EXCLUDED.call_id ELSE c.call_id END," \
-	" conversation_id = CASE WHEN " CALL_WINS " THEN EXCLUDED.conversation_id ELSE c.conversation_id END," \
-	" caller = CASE WHEN " CALL_WINS " THEN EXCLUDED.caller ELSE c.caller END," \
-	" receiver = CASE WHEN " CALL_WINS " THEN EXCLUDED.receiver ELSE c.receiver END," \
-	" receiver_type = CASE WHEN " CALL_WINS " THEN EXCLUDED.receiver_type ELSE c.receiver_type END," \
-	" media = CASE WHEN " CALL_WINS " THEN EXCLUDED.media ELSE c.media END," \
-	" initiated_at = CASE WHEN " CALL_WINS " THEN EXCLUDED.initiated_at ELSE c.initiated_at END" \
-	" RETURNING (xmax = 0), call_id, initiated_at"
-#define CALL_INSERT \
-	"INSERT INTO cometchat.calls AS c (app_id, session_id, call_id, conversation_id, caller," \
-	" receiver, receiver_type, media, initiated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-
-/* A fact from a stronger source wins; equal sources merge by GREATEST. */
-#define SOURCED(col, src) \
-	" " col " = CASE WHEN EXCLUDED." src " IS NULL THEN p." col \
-	" WHEN p." src " IS NULL OR EXCLUDED." src " > p." src " THEN EXCLUDED." col \
-	" WHEN EXCLUDED." src " = p." src " THEN GREATEST(p." col ", EXCLUDED." col ")" \
-	" ELSE p." col " END,"
-
-static const CcStatement statements[CC_NUM_STMTS] = {
-	/* The latest instance started at or before $3; failing that, the first. */
-	[ST_INSTANCE_AT] = {
-		"(SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
-		"  WHERE app_id = $1 AND session_id = $2 AND started_at <= $3"
-		"  ORDER BY started_at DESC LIMIT 1)"
-		" UNION ALL"
-		" (SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
-		"  WHERE app_id = $1 AND session_id = $2 ORDER BY started_at LIMIT 1)"
-		" LIMIT 1", 3, {T, T, TS}},
-	[ST_CALL_GET_SESSION] = {
-		"SELECT call_id, initiated_at FROM cometchat.calls"
-		" WHERE app_id = $1 AND session_id = $2", 2, {T, T}},
-	[ST_CALL_GET_UNLINKED] = {
-		"SELECT call_id, initiated_at FROM cometchat.calls"
-		" WHERE app_id = $1 AND call_id = $3 AND session_id IS NULL", 3, {T, T, T}},
-	[ST_UNLINK_OUTCOMES] = {
-		"UPDATE cometchat.call_outcomes SET linked_call_id = NULL"
-		" WHERE app_id = $1 AND linked_call_id = $2"
-		" RETURNING outcome_id, conversation_id, sent_at", 2, {T, T}},
-	[ST_SESSION_GET] = {
-		"SELECT ended_at FROM cometchat.sessions"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 3, {T, T, TS}},
-	[ST_SESSION_INSERT] = {
-		"INSERT INTO cometchat.sessions (app_id, session_id, started_at, mode, ended_at)"
-		" VALUES ($1, $2, $3, $4::cometchat.session_mode, $5)", 5, {T, T, TS, T, TS}},
-	[ST_SESSION_UPDATE] = {
-		"UPDATE cometchat.sessions SET mode = LEAST(mode, $4::cometchat.session_mode),"
-		" ended_at = GREATEST(ended_at, $5)"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 5, {T, T, TS, T, TS}},
-	/* The instances just before and just after $3. */
-	[ST_NEIGHBOURS] = {
-		"SELECT (SELECT max(started_at) FROM cometchat.sessions"
-		"         WHERE app_id = $1 AND session_id = $2 AND started_at < $3),"
-		"       (SELECT min(started_at) FROM cometchat.sessions"
-		"         WHERE app_id = $1 AND session_id = $2 AND started_at > $3)", 3, {T, T, TS}},
-	/* $4: the next instance's start; $5: this is the first instance */
-	[ST_ADOPT_PARTICIPANTS] = {
-		"UPDATE cometchat.participants SET session_started_at = $3"
-		" WHERE app_id = $1 AND session_id = $2 AND (joined_at >= $3 OR $5)"
-		" AND ($4::timestamptz IS NULL OR joined_at < $4)"
-		" AND session_started_at IS DISTINCT FROM $3", 5, {T, T, TS, TS, B}},
-	[ST_ADOPT_RECORDINGS] = {
-		"UPDATE cometchat.recordings SET session_started_at = $3"
-		" WHERE app_id = $1 AND session_id = $2 AND (started_at >= $3 OR $5)"
-		" AND ($4::timestamptz IS NULL OR started_at < $4)"
-		" AND session_started_at IS DISTINCT FROM $3", 5, {T, T, TS, TS, B}},
-	[ST_RECOUNT] = {
-		"UPDATE cometchat.sessions s SET"
-		" participant_count = (SELECT count(DISTINCT p.name) FROM cometchat.participants p"
-		"   WHERE p.app_id = $1 AND p.session_id = $2 AND p.session_started_at = $3),"
-		" recording_count = (SELECT count(*) FROM cometchat.recordings r"
-		"   WHERE r.app_id = $1 AND r.session_id = $2 AND r.session_started_at = $3)"
-		" WHERE s.app_id = $1 AND s.session_id = $2 AND s.started_at = $3", 3, {T, T, TS}},
-	/* Intervals are [joined_at, left_at); one still open ends with the session. */
-	[ST_PEAK] = {
-		"UPDATE cometchat.sessions s SET peak_participants = coalesce(("
-		"  SELECT max(n) FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS n"
-		"   FROM (SELECT p.joined_at AS t, 1 AS d FROM cometchat.participants p"
-		"          WHERE p.app_id = $1 AND p.session_id = $2 AND p.session_started_at = $3"
-		"         UNION ALL"
-		"         SELECT coalesce(p.left_at, s.ended_at), -1 FROM cometchat.participants p"
-		"          WHERE p.app_id = $1 AND p.session_id = $2 AND p.session_started_at = $3) e) x), 0)"
-		" WHERE s.app_id = $1 AND s.session_id = $2 AND s.started_at = $3"
-		" AND s.ended_at IS NOT NULL", 3, {T, T, TS}},
-	[ST_CALL_ENSURE] = {
-		"INSERT INTO cometchat.calls (app_id, session_id) VALUES ($1, $2)"
-		" ON CONFLICT (app_id, session_id) DO NOTHING", 2, {T, T}},
-	[ST_CALL_INIT_COUNT] = {
-		"UPDATE cometchat.calls SET participant_count ="
-		" (SELECT count(DISTINCT p.name) FROM cometchat.participants p"
-		"   WHERE p.app_id = $1 AND p.session_id = $2)"
-		" WHERE app_id = $1 AND session_id = $2", 2, {T, T}},
-	[ST_CALL_TIMES] = {
-		"UPDATE cometchat.calls SET started_at = LEAST(started_at, $3),"
-		" ended_at = GREATEST(ended_at, $4)"
-		" WHERE app_id = $1 AND session_id = $2", 4, {T, T, TS, TS}},
-	/*
-	 * One join interval, in one statement: find its instance, merge the
-	 * interval, and when the interval is new and its name is new to the
-	 * instance (to the session id), count it there (on the call).  The NOT
-	 * EXISTS probes share the statement's snapshot, so they do not see the
-	 * interval being inserted.  Returns the instance and whether it ended.
-	 */
-	[ST_PARTICIPANT] = {
-		"WITH inst AS MATERIALIZED ("
-		"  SELECT started_at, ended FROM ("
-		"   (SELECT started_at, ended_at IS NOT NULL AS ended FROM cometchat.sessions"
-		"     WHERE app_id = $1 AND session_id = $2 AND started_at <= $4"
-		"     ORDER BY started_at DESC LIMIT 1)"
-		"   UNION ALL"
-		"   (SELECT started_at, ended_at IS NOT NULL FROM cometchat.sessions"
-		"     WHERE app_id = $1 AND session_id = $2 ORDER BY started_at LIMIT 1)) i LIMIT 1),"
-		" up AS ("
-		"  INSERT INTO cometchat.participants AS p (app_id, session_id, session_started_at, name,"
-		"   joined_at, left_at, left_at_from, audio_only, audio_only_from, platform, sdk, sdk_version)"
-		"  VALUES ($1, $2, (SELECT started_at FROM inst), $3, $4, $5, $6::cometchat.fact_source, $7,"
-		"   $8::cometchat.fact_source, $9, $10, $11)"
-		"  ON CONFLICT (app_id, session_id, name, joined_at) DO UPDATE SET"
-		SOURCED("left_at", "left_at_from")
-		SOURCED("audio_only", "audio_only_from")
-		"   left_at_from = GREATEST(p.left_at_from, EXCLUDED.left_at_from),"
-		"   audio_only_from = GREATEST(p.audio_only_from, EXCLUDED.audio_only_from),"
-		"   platform = GREATEST(p.platform, EXCLUDED.platform),"
-		"   sdk = GREATEST(p.sdk, EXCLUDED.sdk),"
-		"   sdk_version = GREATEST(p.sdk_version, EXCLUDED.sdk_version)"
-		"  RETURNING (xmax = 0) AS inserted, session_started_at),"
-		" fresh AS ("
-		"  SELECT up.session_started_at AS instance,"
-		"   NOT EXISTS (SELECT 1 FROM cometchat.participants q WHERE q.app_id = $1"
-		"     AND q.session_id = $2 AND q.name = $3 AND q.joined_at <> $4"
-		"     AND q.session_started_at = up.session_started_at) AS new_in_instance,"
-		"   NOT EXISTS (SELECT 1 FROM cometchat.participants q WHERE q.app_id = $1"
-		"     AND q.session_id = $2 AND q.name = $3 AND q.joined_at <> $4) AS new_in_session"
-		"  FROM up WHERE up.inserted),"
-		" counted_session AS ("
-		"  UPDATE cometchat.sessions s SET participant_count = s.participant_count + 1 FROM fresh"
-		"  WHERE fresh.new_in_instance AND s.app_id = $1 AND s.session_id = $2"
-		"    AND s.started_at = fresh.instance RETURNING 1),"
-		" counted_call AS ("
-		"  UPDATE cometchat.calls c SET participant_count = c.participant_count + 1 FROM fresh"
-		"  WHERE fresh.new_in_session AND c.app_id = $1 AND c.session_id = $2 RETURNING 1)"
-		" SELECT i.started_at, i.ended FROM (SELECT) one LEFT JOIN inst i ON true",
-		11, {T, T, T, TS, TS, T, B, T, T, T, T}},
-	[ST_RECORDING_UPSERT] = {
-		"INSERT INTO cometchat.recordings AS r (app_id, session_id, session_started_at, started_at,"
-		" duration, recording_url, recording_date)"
-		" VALUES ($1, $2, $3, $4, make_interval(secs => $5::float8), $6, $7)"
-		" ON CONFLICT (app_id, session_id, started_at) DO UPDATE SET"
-		" duration = GREATEST(r.duration, EXCLUDED.duration),"
-		" recording_url = GREATEST(r.recording_url, EXCLUDED.recording_url),"
-		" recording_date = GREATEST(r.recording_date, EXCLUDED.recording_date)"
-		" RETURNING (xmax = 0)", 7, {T, T, TS, TS, N, T, D}},
-	[ST_RECORDING_COUNT_INC] = {
-		"UPDATE cometchat.sessions SET recording_count = recording_count + 1"
-		" WHERE app_id = $1 AND session_id = $2 AND started_at = $3", 3, {T, T, TS}},
-	[ST_CALL_UPSERT_SESSION] = {
-		CALL_INSERT "ON CONFLICT (app_id, session_id) DO UPDATE SET" CALL_MERGE,
-		9, {T, T, T, T, T, T, T, T, TS}},
-	[ST_CALL_UPSERT_UNLINKED] = {
-		CALL_INSERT "ON CONFLICT (app_id, call_id) WHERE session_id IS NULL DO UPDATE SET" CALL_MERGE,
-		9, {T, T, T, T, T, T, T, T, TS}},
-	/* Outcomes in this call's window that now belong to it; returns their old calls. */
-	[ST_RELINK_OUTCOMES] = {
-		"WITH moved AS ("
-		"  SELECT o.outcome_id, o.linked_call_id AS old_call FROM cometchat.call_outcomes o"
-		"  LEFT JOIN LATERAL (SELECT c.initiated_at FROM cometchat.calls c"
-		"    WHERE c.app_id = o.app_id AND c.call_id = o.linked_call_id"
-		"    ORDER BY c.initiated_at DESC LIMIT 1) lc ON true"
-		"  WHERE o.app_id = $1 AND o.conversation_id = $2"
-		"    AND o.sent_at >= $3 AND o.sent_at <= $3 + make_interval(secs => $5)"
-		"    AND (o.linked_call_id IS NULL OR (lc.initiated_at, length(o.linked_call_id), o.linked_call_id)"
-		"         < ($3, length($4), $4))"
-		"  FOR UPDATE OF o)"
-		" UPDATE cometchat.call_outcomes o SET linked_call_id = $4 FROM moved"
-		" WHERE o.app_id = $1 AND o.outcome_id = moved.outcome_id"
-		" RETURNING moved.old_call", 5, {T, T, TS, T, I}},
-	[ST_CALL_OUTCOME] = {
-		"UPDATE cometchat.calls c SET (outcome, outcome_at) ="
-		" (SELECT o.outcome, o.sent_at FROM cometchat.call_outcomes o"
-		"   WHERE o.app_id = c.app_id AND o.linked_call_id = c.call_id"
-		"   ORDER BY o.sent_at, o.outcome LIMIT 1)"
-		" WHERE c.app_id = $1 AND c.call_id = $2", 2, {T, T}},
-	[ST_OUTCOME_INSERT] = {
-		"INSERT INTO cometchat.call_outcomes (app_id, outcome_id, conversation_id, outcome, sent_at)"
-		" VALUES ($1, $2, $3, $4::cometchat.call_status, $5)"
-		" ON CONFLICT (app_id, outcome_id) DO NOTHING", 5, {T, T, T, T, TS}},
-	[ST_OUTCOME_TARGET] = {
-		"SELECT call_id FROM cometchat.calls"
-		" WHERE app_id = $1 AND conversation_id = $2 AND call_id IS NOT NULL"
-		" AND initiated_at <= $3 AND initiated_at >= $3 - make_interval(secs => $4)"
-		" ORDER BY initiated_at DESC, length(call_id) DESC, call_id DESC LIMIT 1", 4, {T, T, TS, I}},
-	[ST_OUTCOME_LINK] = {
-		"UPDATE cometchat.call_outcomes SET linked_call_id = $3"
-		" WHERE app_id = $1 AND outcome_id = $2", 3, {T, T, T}},
-};
-
-#undef T
-#undef TS
-#undef B
-#undef I
-#undef N
-#undef D
-
-static SPIPlanPtr plans[CC_NUM_STMTS];
-
-/* Runs one statement; args are Datums, NULL where isnull[i]. */
-static uint64
-run(CcStmt which, Datum *args, const bool *isnull)
-{
-	const CcStatement *st = &statements[which];
-	char		nulls[12];
-	int			rc;
-
-	if (plans[which] == NULL)
-	{
-		/*
-		 * Generic plans: every statement is an index lookup by key, and a
-		 * custom plan per call would mean planning on every event.
-		 */
-		SPIPlanPtr	plan = SPI_prepare_cursor(st->sql, st->nargs, (Oid *) st->types,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare lifecycle statement %d: %s",
-				 (int) which, SPI_result_code_string(SPI_result));
-		plans[which] = plan;
-	}
-	for (int i = 0; i < st->nargs; i++)
-		nulls[i] = (isnull && isnull[i]) ? 'n' : ' ';
-	rc = SPI_execute_plan(plans[which], args, nulls, false, 0);
-	if (rc < 0)
-		elog(ERROR, "lifecycle statement %d failed: %s", (int) which, SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
-static Datum
-result_datum(int row, int col, bool *isnull)
-{
-	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-}
-
-static bool
-result_bool(int row, int col)
-{
-	bool		isnull;
-	Datum		d = result_datum(row, col, &isnull);
-
-	return !isnull && DatumGetBool(d);
-}
-
-/* ---------------------------------------------------------------------- */
-
 typedef struct CcContext
 {
 	CcEvent    *ev;
+	CcStore		st;
 	Datum		app;
 	Datum		session;
 } CcContext;
+
+#define EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
 
 static Datum
 ts(int64 secs)
@@ -370,11 +75,112 @@ ts(int64 secs)
 	return TimestampTzGetDatum(cc_unix_to_timestamptz(secs));
 }
 
-static Datum
-text_or_null(const CcValue *v, bool *isnull)
+/* The window of cometchat.outcome_window, in timestamptz units. */
+static int64
+outcome_window(void)
 {
-	*isnull = !v->present;
-	return v->present ? PointerGetDatum(cc_value_text(v)) : (Datum) 0;
+	return (int64) cc_outcome_window * USECS_PER_SEC;
+}
+
+static Datum
+enum_value(CcRel *r, int col, const char *label)
+{
+	return DirectFunctionCall2(enum_in, CStringGetDatum(label),
+							   ObjectIdGetDatum(cc_col_type(r, col)));
+}
+
+static int32
+text_length(Datum t)
+{
+	return DatumGetInt32(DirectFunctionCall1(textlen, t));
+}
+
+/* Compares two values of a column, in the order of its type (and collation). */
+static int
+compare(CcRel *r, int col, Datum a, Datum b)
+{
+	Oid			type = cc_col_type(r, col);
+
+	switch (type)
+	{
+		case TIMESTAMPTZOID:
+			return timestamp_cmp_internal(DatumGetTimestampTz(a), DatumGetTimestampTz(b));
+		case TEXTOID:
+			return DatumGetInt32(DirectFunctionCall2Coll(bttextcmp, cc_col_collation(r, col), a, b));
+		case INTERVALOID:
+			return DatumGetInt32(DirectFunctionCall2(interval_cmp, a, b));
+		case DATEOID:
+			return DatumGetDateADT(a) < DatumGetDateADT(b) ? -1 : DatumGetDateADT(a) > DatumGetDateADT(b);
+		case BOOLOID:
+			return (int) DatumGetBool(a) - (int) DatumGetBool(b);
+		case INT4OID:
+			return DatumGetInt32(a) < DatumGetInt32(b) ? -1 : DatumGetInt32(a) > DatumGetInt32(b);
+		default:
+			{
+				TypeCacheEntry *tc = lookup_type_cache(type, 0);
+
+				if (tc->typtype != TYPTYPE_ENUM)
+					elog(ERROR, "cometchat_webhooks: unexpected type %u of a lifecycle column", type);
+				return compare_values_of_enum(tc, DatumGetObjectId(a), DatumGetObjectId(b));
+			}
+	}
+}
+
+/* Sets a column; true when that changed the row. */
+static bool
+set_col(CcRow *row, int col, Datum v, bool isnull)
+{
+	bool		was_null = CC_ISNULL(row, col);
+
+	if (was_null && isnull)
+		return false;
+	if (!was_null && !isnull && compare(row->r, col, CC_GET(row, col), v) == 0)
+		return false;
+	CC_SET(row, col, v, isnull);
+	return true;
+}
+
+/* col = GREATEST(col, v), or LEAST: NULLs are ignored, as in SQL. */
+static bool
+merge_extreme(CcRow *row, int col, Datum v, bool isnull, int sign)
+{
+	if (isnull)
+		return false;
+	if (!CC_ISNULL(row, col) && sign * compare(row->r, col, v, CC_GET(row, col)) <= 0)
+		return false;
+	CC_SET(row, col, v, false);
+	return true;
+}
+
+#define GREATEST(row, col, v, isnull)	merge_extreme(row, col, v, isnull, 1)
+#define LEAST(row, col, v, isnull)		merge_extreme(row, col, v, isnull, -1)
+
+/*
+ * A fact from a stronger source wins; equal sources merge by GREATEST.  The
+ * row keeps the strongest source that reported the fact.
+ */
+static bool
+merge_sourced(CcRow *row, int col, int src_col, Datum v, bool isnull, Datum src, bool src_null)
+{
+	bool		changed = false;
+
+	if (src_null)
+		return false;
+	if (CC_ISNULL(row, src_col) || compare(row->r, src_col, src, CC_GET(row, src_col)) > 0)
+		changed = set_col(row, col, v, isnull);
+	else if (compare(row->r, src_col, src, CC_GET(row, src_col)) == 0)
+		changed = GREATEST(row, col, v, isnull);
+	return GREATEST(row, src_col, src, false) || changed;
+}
+
+static bool
+texts_equal(Datum a, Datum b)
+{
+	text	   *ta = DatumGetTextPP(a);
+	text	   *tb = DatumGetTextPP(b);
+
+	return VARSIZE_ANY_EXHDR(ta) == VARSIZE_ANY_EXHDR(tb) &&
+		memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(ta)) == 0;
 }
 
 static uint32
@@ -415,26 +221,234 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
 	}
 }
 
-/* The instance a time belongs to: the latest started_at at or before it. */
+/* ---------------------------------------------------------------------- */
+/* Session instances: lookups and counts                                   */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The instance a time belongs to: the latest started_at at or before it;
+ * failing that, the first.
+ */
 static bool
-instance_at(CcContext *cx, int64 secs, Datum *started_at, bool *ended)
+instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 {
-	Datum		args[3] = {cx->app, cx->session, ts(secs)};
+	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
+	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
+	{S_STARTED, BTLessEqualStrategyNumber, t}};
+	CcScan		sc;
+	bool		found;
 	bool		isnull;
 
-	if (run(ST_INSTANCE_AT, args, NULL) == 0)
-		return false;
-	*started_at = result_datum(0, 1, &isnull);
-	*ended = result_bool(0, 2);
-	return true;
+	cc_scan_begin(&sc, s, 3, k, S_STARTED, BackwardScanDirection);
+	found = cc_scan_next(&sc);
+	if (!found)
+	{
+		cc_scan_end(&sc);
+		cc_scan_begin(&sc, s, 2, k, S_STARTED, ForwardScanDirection);
+		found = cc_scan_next(&sc);
+	}
+	if (found)
+	{
+		*started_at = cc_scan_get(&sc, S_STARTED, &isnull);
+		(void) cc_scan_get(&sc, S_ENDED, &isnull);
+		*ended = !isnull;
+	}
+	cc_scan_end(&sc);
+	return found;
+}
+
+/* The nearest instance before (dir backward) or after (forward) t. */
+static bool
+neighbour(CcContext *cx, Datum t, ScanDirection dir, Datum *started_at)
+{
+	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
+	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
+		{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
+	CcScan		sc;
+	bool		found;
+	bool		isnull;
+
+	cc_scan_begin(&sc, s, 3, k, S_STARTED, dir);
+	found = cc_scan_next(&sc);
+	if (found)
+		*started_at = cc_scan_get(&sc, S_STARTED, &isnull);
+	cc_scan_end(&sc);
+	return found;
+}
+
+/*
+ * Distinct participant names of the session id, or of one of its instances
+ * when instance is not NULL.
+ */
+static int32
+count_names(CcContext *cx, const Datum *instance)
+{
+	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
+	CcScan		sc;
+	int32		n = 0;
+	Datum		last = (Datum) 0;
+	bool		have_last = false;
+
+	/* In name order, so equal names are adjacent. */
+	cc_scan_begin(&sc, p, 2, k, P_NAME, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		name;
+
+		if (instance)
+		{
+			Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+
+			if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(*instance))
+				continue;
+		}
+		name = cc_scan_get(&sc, P_NAME, &isnull);
+		if (have_last && texts_equal(last, name))
+			continue;
+		if (have_last)
+			pfree(DatumGetPointer(last));
+		last = datumCopy(name, false, -1);
+		have_last = true;
+		n++;
+	}
+	cc_scan_end(&sc);
+	return n;
+}
+
+static int32
+count_recordings(CcContext *cx, Datum instance)
+{
+	CcRel	   *r = cc_rel(&cx->st, CC_RECORDINGS);
+	CcKey		k[2] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session)};
+	CcScan		sc;
+	int32		n = 0;
+
+	cc_scan_begin(&sc, r, 2, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		inst = cc_scan_get(&sc, R_INSTANCE, &isnull);
+
+		if (!isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
+			n++;
+	}
+	cc_scan_end(&sc);
+	return n;
+}
+
+static bool
+fetch_session(CcContext *cx, Datum started_at, CcRow *row)
+{
+	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session), EQ(S_STARTED, started_at)};
+
+	return cc_fetch(row, cc_rel(&cx->st, CC_SESSIONS), 3, k, -1, ForwardScanDirection);
+}
+
+static bool
+fetch_call(CcContext *cx, CcRow *row)
+{
+	CcKey		k[2] = {EQ(C_APP, cx->app), EQ(C_SESSION, cx->session)};
+
+	return cc_fetch(row, cc_rel(&cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
+}
+
+/* Adds one to a count column of a row, when the row exists. */
+static void
+count_one(CcContext *cx, CcRow *row, bool found, int col)
+{
+	if (!found)
+		return;
+	CC_SET(row, col, Int32GetDatum(DatumGetInt32(CC_GET(row, col)) + 1), false);
+	cc_update(&cx->st, row);
 }
 
 static void
-session_stmt(CcContext *cx, CcStmt which, Datum started_at)
+recount(CcContext *cx, Datum instance)
 {
-	Datum		args[3] = {cx->app, cx->session, started_at};
+	CcRow		row;
 
-	run(which, args, NULL);
+	if (!fetch_session(cx, instance, &row))
+		return;
+	if (set_col(&row, S_PCOUNT, Int32GetDatum(count_names(cx, &instance)), false) |
+		set_col(&row, S_RCOUNT, Int32GetDatum(count_recordings(cx, instance)), false))
+		cc_update(&cx->st, &row);
+}
+
+typedef struct CcEdge
+{
+	TimestampTz t;
+	int			d;
+} CcEdge;
+
+static int
+edge_cmp(const void *a, const void *b)
+{
+	const CcEdge *x = a;
+	const CcEdge *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->d - y->d;
+}
+
+/*
+ * peak_participants of an ended instance: the most join intervals open at
+ * once.  Intervals are [joined_at, left_at); one still open ends with the
+ * session, and a leave sorts before a join at the same instant.
+ */
+static void
+recompute_peak(CcContext *cx, Datum instance)
+{
+	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
+	CcRow		row;
+	CcScan		sc;
+	CcEdge	   *edges;
+	int			n = 0;
+	int			cap = 64;
+	int32		open = 0;
+	int32		peak = 0;
+	TimestampTz ended;
+
+	if (!fetch_session(cx, instance, &row) || CC_ISNULL(&row, S_ENDED))
+		return;
+	ended = DatumGetTimestampTz(CC_GET(&row, S_ENDED));
+
+	edges = palloc(sizeof(CcEdge) * cap);
+	cc_scan_begin(&sc, p, 2, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+		Datum		left;
+
+		if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(instance))
+			continue;
+		if (n + 2 > cap)
+		{
+			cap *= 2;
+			edges = repalloc(edges, sizeof(CcEdge) * cap);
+		}
+		edges[n].t = DatumGetTimestampTz(cc_scan_get(&sc, P_JOINED, &isnull));
+		edges[n++].d = 1;
+		left = cc_scan_get(&sc, P_LEFT, &isnull);
+		edges[n].t = isnull ? ended : DatumGetTimestampTz(left);
+		edges[n++].d = -1;
+	}
+	cc_scan_end(&sc);
+
+	qsort(edges, n, sizeof(CcEdge), edge_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		open += edges[i].d;
+		if (open > peak)
+			peak = open;
+	}
+	pfree(edges);
+	if (set_col(&row, S_PEAK, Int32GetDatum(peak), false))
+		cc_update(&cx->st, &row);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -454,37 +468,118 @@ typedef struct CcInterval
 } CcInterval;
 
 static void
+set_text(CcRow *row, int col, const CcValue *v)
+{
+	if (v->present)
+		CC_SET(row, col, PointerGetDatum(cc_value_text(v)), false);
+}
+
+/*
+ * One join interval: find its instance, merge the interval, and when the
+ * interval is new and its name is new to the instance (to the session id),
+ * count it there (on the call).
+ */
+static void
 apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 {
 	CcEvent    *ev = cx->ev;
-	Datum		args[11];
-	bool		nulls[11] = {false};
-	Datum		source = CStringGetTextDatum(iv->source);
-	bool		no_instance;
-	Datum		instance;
+	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
+	Datum		joined = ts(iv->joined_at);
+	Datum		left = iv->has_left ? ts(iv->left_at) : (Datum) 0;
+	Datum		source = enum_value(p, P_LEFT_FROM, iv->source);
+	Datum		audio = BoolGetDatum(iv->audio_only);
+	Datum		instance = (Datum) 0;
+	bool		ended = false;
+	bool		has_instance = instance_at(cx, joined, &instance, &ended);
+	CcKey		k[4] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name),
+	EQ(P_JOINED, joined)};
+	CcRow		row;
 
-	args[0] = cx->app;
-	args[1] = cx->session;
-	args[2] = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
-	args[3] = ts(iv->joined_at);
-	args[4] = iv->has_left ? ts(iv->left_at) : (Datum) 0;
-	nulls[4] = !iv->has_left;
-	args[5] = source;
-	nulls[5] = !iv->has_left;
-	args[6] = BoolGetDatum(iv->audio_only);
-	nulls[6] = !iv->has_audio;
-	args[7] = source;
-	nulls[7] = !iv->has_audio;
-	args[8] = text_or_null(&ev->v[SLOT_PLATFORM], &nulls[8]);
-	args[9] = text_or_null(&ev->v[SLOT_SDK], &nulls[9]);
-	args[10] = text_or_null(&ev->v[SLOT_SDK_VERSION], &nulls[10]);
-	if (ev->spec->shape != SHAPE_JOIN)
-		nulls[8] = nulls[9] = nulls[10] = true;
+	if (cc_fetch(&row, p, 4, k, -1, ForwardScanDirection))
+	{
+		bool		changed = false;
 
-	run(ST_PARTICIPANT, args, nulls);
-	instance = result_datum(0, 1, &no_instance);
-	if (!no_instance && result_bool(0, 2) && !defer_peak)
-		session_stmt(cx, ST_PEAK, instance);
+		changed |= merge_sourced(&row, P_LEFT, P_LEFT_FROM, left, !iv->has_left, source, !iv->has_left);
+		changed |= merge_sourced(&row, P_AUDIO, P_AUDIO_FROM, audio, !iv->has_audio, source, !iv->has_audio);
+		if (ev->spec->shape == SHAPE_JOIN)
+		{
+			const CcValue *pf = &ev->v[SLOT_PLATFORM];
+			const CcValue *sdk = &ev->v[SLOT_SDK];
+			const CcValue *ver = &ev->v[SLOT_SDK_VERSION];
+
+			if (pf->present)
+				changed |= GREATEST(&row, P_PLATFORM, PointerGetDatum(cc_value_text(pf)), false);
+			if (sdk->present)
+				changed |= GREATEST(&row, P_SDK, PointerGetDatum(cc_value_text(sdk)), false);
+			if (ver->present)
+				changed |= GREATEST(&row, P_SDK_VERSION, PointerGetDatum(cc_value_text(ver)), false);
+		}
+		if (changed)
+			cc_update(&cx->st, &row);
+	}
+	else
+	{
+		CcScan		sc;
+		bool		new_in_instance = true;
+		bool		new_in_session = true;
+		CcKey		nk[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
+
+		cc_row_init(&row, p);
+		CC_SET(&row, P_APP, cx->app, false);
+		CC_SET(&row, P_SESSION, cx->session, false);
+		CC_SET(&row, P_INSTANCE, instance, !has_instance);
+		CC_SET(&row, P_NAME, name, false);
+		CC_SET(&row, P_JOINED, joined, false);
+		if (iv->has_left)
+		{
+			CC_SET(&row, P_LEFT, left, false);
+			CC_SET(&row, P_LEFT_FROM, source, false);
+		}
+		if (iv->has_audio)
+		{
+			CC_SET(&row, P_AUDIO, audio, false);
+			CC_SET(&row, P_AUDIO_FROM, source, false);
+		}
+		if (ev->spec->shape == SHAPE_JOIN)
+		{
+			set_text(&row, P_PLATFORM, &ev->v[SLOT_PLATFORM]);
+			set_text(&row, P_SDK, &ev->v[SLOT_SDK]);
+			set_text(&row, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
+		}
+
+		/* The name's other intervals, before this one is written. */
+		cc_scan_begin(&sc, p, 3, nk, -1, ForwardScanDirection);
+		while (cc_scan_next(&sc) && (new_in_instance || new_in_session))
+		{
+			bool		isnull;
+			Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+
+			new_in_session = false;
+			if (has_instance && !isnull &&
+				DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
+				new_in_instance = false;
+		}
+		cc_scan_end(&sc);
+
+		cc_insert(&cx->st, &row);
+
+		if (has_instance && new_in_instance)
+		{
+			CcRow		srow;
+
+			count_one(cx, &srow, fetch_session(cx, instance, &srow), S_PCOUNT);
+		}
+		if (new_in_session)
+		{
+			CcRow		crow;
+
+			count_one(cx, &crow, fetch_call(cx, &crow), C_PCOUNT);
+		}
+	}
+
+	if (has_instance && ended && !defer_peak)
+		recompute_peak(cx, instance);
 }
 
 static void
@@ -517,34 +612,110 @@ static void
 apply_recording(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
+	CcRel	   *r = cc_rel(&cx->st, CC_RECORDINGS);
+	Datum		started = ts(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
-	bool		has_instance = instance_at(cx, ev->v[SLOT_RECORDING_START].num, &instance, &ended);
-	Datum		args[7];
-	bool		nulls[7] = {false};
+	bool		has_instance = instance_at(cx, started, &instance, &ended);
+	Datum		duration = (Datum) 0;
+	bool		no_duration = !ev->v[SLOT_RECORDING_DURATION].present;
+	Datum		url = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
+	bool		no_date = !ev->v[SLOT_RECORDING_DATE].present;
+	Datum		date = DateADTGetDatum((DateADT) ev->v[SLOT_RECORDING_DATE].num);
+	CcKey		k[3] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session), EQ(R_STARTED, started)};
+	CcRow		row;
 
-	args[0] = cx->app;
-	args[1] = cx->session;
-	args[2] = instance;
-	nulls[2] = !has_instance;
-	args[3] = ts(ev->v[SLOT_RECORDING_START].num);
-	nulls[4] = !ev->v[SLOT_RECORDING_DURATION].present;
-	if (!nulls[4])
-		args[4] = DirectFunctionCall3(numeric_in,
-									  CStringGetDatum(cc_value_cstring(&ev->v[SLOT_RECORDING_DURATION])),
-									  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	args[5] = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
-	args[6] = DateADTGetDatum((DateADT) ev->v[SLOT_RECORDING_DATE].num);
-	nulls[6] = !ev->v[SLOT_RECORDING_DATE].present;
+	/* make_interval(secs => duration::float8) */
+	if (!no_duration)
+	{
+		Datum		secs = DirectFunctionCall1(float8in,
+											   CStringGetDatum(cc_value_cstring(&ev->v[SLOT_RECORDING_DURATION])));
 
-	run(ST_RECORDING_UPSERT, args, nulls);
-	if (result_bool(0, 1) && has_instance)
-		session_stmt(cx, ST_RECORDING_COUNT_INC, instance);
+		duration = DirectFunctionCall7(make_interval, Int32GetDatum(0), Int32GetDatum(0),
+									   Int32GetDatum(0), Int32GetDatum(0), Int32GetDatum(0),
+									   Int32GetDatum(0), secs);
+	}
+
+	if (cc_fetch(&row, r, 3, k, -1, ForwardScanDirection))
+	{
+		bool		changed = GREATEST(&row, R_DURATION, duration, no_duration);
+
+		changed |= GREATEST(&row, R_URL, url, false);
+		changed |= GREATEST(&row, R_DATE, date, no_date);
+		if (changed)
+			cc_update(&cx->st, &row);
+		return;
+	}
+	cc_row_init(&row, r);
+	CC_SET(&row, R_APP, cx->app, false);
+	CC_SET(&row, R_SESSION, cx->session, false);
+	CC_SET(&row, R_INSTANCE, instance, !has_instance);
+	CC_SET(&row, R_STARTED, started, false);
+	CC_SET(&row, R_DURATION, duration, no_duration);
+	CC_SET(&row, R_URL, url, false);
+	CC_SET(&row, R_DATE, date, no_date);
+	cc_insert(&cx->st, &row);
+	if (has_instance)
+	{
+		CcRow		srow;
+
+		count_one(cx, &srow, fetch_session(cx, instance, &srow), S_RCOUNT);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
 /* Session instances                                                       */
 /* ---------------------------------------------------------------------- */
+
+/*
+ * The participants (recordings) of the session id in the time range of the
+ * instance starting at started, up to the next instance's start (all before
+ * it too, for a first instance), move to that instance.  Returns how many
+ * moved.
+ */
+static int
+adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
+{
+	CcRel	   *r = cc_rel(&cx->st, id);
+	int			app_col = id == CC_PARTICIPANTS ? P_APP : R_APP;
+	int			session_col = id == CC_PARTICIPANTS ? P_SESSION : R_SESSION;
+	int			inst_col = id == CC_PARTICIPANTS ? P_INSTANCE : R_INSTANCE;
+	int			time_col = id == CC_PARTICIPANTS ? P_JOINED : R_STARTED;
+	CcKey		k[2] = {EQ(app_col, cx->app), EQ(session_col, cx->session)};
+	TimestampTz from = DatumGetTimestampTz(started);
+	CcScan		sc;
+	CcRow	   *rows = NULL;
+	int			n = 0;
+	int			cap = 0;
+
+	/* Collected first: an update must not meet its own new index entry. */
+	cc_scan_begin(&sc, r, 2, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		TimestampTz t = DatumGetTimestampTz(cc_scan_get(&sc, time_col, &isnull));
+		Datum		inst = cc_scan_get(&sc, inst_col, &isnull);
+
+		if (!(t >= from || first) || (has_next && t >= DatumGetTimestampTz(next)))
+			continue;
+		if (!isnull && DatumGetTimestampTz(inst) == from)
+			continue;
+		if (n == cap)
+		{
+			cap = cap ? cap * 2 : 16;
+			rows = rows ? repalloc(rows, sizeof(CcRow) * cap) : palloc(sizeof(CcRow) * cap);
+		}
+		cc_row_from_scan(&rows[n++], &sc);
+	}
+	cc_scan_end(&sc);
+
+	for (int i = 0; i < n; i++)
+	{
+		CC_SET(&rows[i], inst_col, started, false);
+		cc_update(&cx->st, &rows[i]);
+	}
+	return n;
+}
 
 /*
  * A start or end event: creates or widens its instance.  A new instance
@@ -555,65 +726,69 @@ static void
 apply_instance(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
+	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
 	bool		is_end = ev->spec->shape == SHAPE_END;
 	Datum		started = ts(ev->v[SLOT_CREATED_AT].num);
 	Datum		ended_at = is_end ? ts(ev->v[SLOT_DESTROYED_AT].num) : (Datum) 0;
-	Datum		mode = CStringGetTextDatum(ev->spec->flow == FLOW_RINGING ? "call" : "meet");
-	Datum		args[5] = {cx->app, cx->session, started, mode, ended_at};
-	bool		nulls[5] = {false, false, false, false, !is_end};
-	bool		isnull;
-	bool		is_new;
+	Datum		mode = enum_value(s, S_MODE, ev->spec->flow == FLOW_RINGING ? "call" : "meet");
+	CcRow		row;
+	bool		is_new = !fetch_session(cx, started, &row);
 	bool		end_changed = false;
 
-	run(ST_SESSION_GET, args, NULL);
-	is_new = SPI_processed == 0;
-	if (!is_new && is_end)
+	if (is_new)
 	{
-		Datum		old_end = result_datum(0, 1, &isnull);
-
-		end_changed = isnull || DatumGetTimestampTz(old_end) < DatumGetTimestampTz(ended_at);
+		cc_row_init(&row, s);
+		CC_SET(&row, S_APP, cx->app, false);
+		CC_SET(&row, S_SESSION, cx->session, false);
+		CC_SET(&row, S_STARTED, started, false);
+		CC_SET(&row, S_MODE, mode, false);
+		CC_SET(&row, S_ENDED, ended_at, !is_end);
+		CC_SET(&row, S_PCOUNT, Int32GetDatum(0), false);
+		CC_SET(&row, S_RCOUNT, Int32GetDatum(0), false);
+		cc_insert(&cx->st, &row);
 	}
-	run(is_new ? ST_SESSION_INSERT : ST_SESSION_UPDATE, args, nulls);
+	else
+	{
+		bool		changed = LEAST(&row, S_MODE, mode, false);
+
+		end_changed = GREATEST(&row, S_ENDED, ended_at, !is_end);
+		if (changed || end_changed)
+			cc_update(&cx->st, &row);
+	}
 
 	if (ev->spec->flow == FLOW_RINGING)
 	{
-		Datum		times[4] = {cx->app, cx->session, started, ended_at};
-		bool		tnulls[4] = {false, false, false, !is_end};
+		CcRow		call;
 
-		run(ST_CALL_TIMES, times, tnulls);
+		if (fetch_call(cx, &call) &&
+			(LEAST(&call, C_STARTED, started, false) |
+			 GREATEST(&call, C_ENDED, ended_at, !is_end)))
+			cc_update(&cx->st, &call);
 	}
 
 	if (is_new)
 	{
-		Datum		next;
-		Datum		prev;
-		bool		next_null;
-		bool		prev_null;
-		uint64		moved;
+		Datum		prev = (Datum) 0;
+		Datum		next = (Datum) 0;
+		bool		has_prev = neighbour(cx, started, BackwardScanDirection, &prev);
+		bool		has_next = neighbour(cx, started, ForwardScanDirection, &next);
+		int			moved;
 
-		run(ST_NEIGHBOURS, args, NULL);
-		prev = result_datum(0, 1, &prev_null);
-		next = result_datum(0, 2, &next_null);
-		{
-			Datum		adopt[5] = {cx->app, cx->session, started, next, BoolGetDatum(prev_null)};
-			bool		anulls[5] = {false, false, false, next_null, false};
-
-			moved = run(ST_ADOPT_PARTICIPANTS, adopt, anulls);
-			moved += run(ST_ADOPT_RECORDINGS, adopt, anulls);
-		}
+		moved = adopt(cx, CC_PARTICIPANTS, started, !has_prev, has_next, next);
+		moved += adopt(cx, CC_RECORDINGS, started, !has_prev, has_next, next);
 		if (moved > 0)
 		{
 			/* Rows came from the instance before, or, for a new first instance, the one after. */
-			session_stmt(cx, ST_RECOUNT, started);
-			if (!prev_null)
+			recount(cx, started);
+			if (has_prev)
 			{
-				session_stmt(cx, ST_RECOUNT, prev);
-				session_stmt(cx, ST_PEAK, prev);
+				recount(cx, prev);
+				recompute_peak(cx, prev);
 			}
-			else if (!next_null)
+			else if (has_next)
 			{
-				session_stmt(cx, ST_RECOUNT, next);
-				session_stmt(cx, ST_PEAK, next);
+				recount(cx, next);
+				recompute_peak(cx, next);
 			}
 		}
 	}
@@ -631,19 +806,179 @@ apply_instance(CcContext *cx)
 	}
 	/* Only an ended instance has a peak: a start event cannot end one. */
 	if (is_end && (is_new || end_changed || ev->noccupants > 0))
-		session_stmt(cx, ST_PEAK, started);
+		recompute_peak(cx, started);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Ringing calls and their outcomes                                        */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Several call_initiated messages may name one call (one session id).  The
+ * row takes its facts from one of them, by a total order: the shortest
+ * message id, then the smallest, then the earliest sentAt, then the rest.
+ * As a SQL row comparison: a NULL met before the first difference decides
+ * nothing (false).
+ */
+static const int call_order[] = {C_CALL, C_INITIATED, C_CONVERSATION, C_CALLER, C_RECEIVER,
+C_RECEIVER_TYPE, C_MEDIA};
+
+static bool
+call_precedes(CcRow *a, CcRow *b)
+{
+	int32		la;
+	int32		lb;
+
+	if (CC_ISNULL(a, C_CALL) || CC_ISNULL(b, C_CALL))
+		return false;
+	la = text_length(CC_GET(a, C_CALL));
+	lb = text_length(CC_GET(b, C_CALL));
+	if (la != lb)
+		return la < lb;
+	for (int i = 0; i < lengthof(call_order); i++)
+	{
+		int			col = call_order[i];
+		int			c;
+
+		if (CC_ISNULL(a, col) || CC_ISNULL(b, col))
+			return false;
+		c = compare(a->r, col, CC_GET(a, col), CC_GET(b, col));
+		if (c != 0)
+			return c < 0;
+	}
+	return false;
+}
+
+/*
+ * The call an outcome sent at t in this conversation belongs to: the one
+ * initiated last at or before t, within the outcome window; among calls
+ * initiated in the same second, the longest, then greatest, message id.
+ */
+static bool
+outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
+{
+	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
+	CcKey		k[4] = {EQ(C_CONVERSATION, conversation), EQ(C_APP, cx->app),
+		{C_INITIATED, BTLessEqualStrategyNumber, t},
+	{C_INITIATED, BTGreaterEqualStrategyNumber,
+	TimestampTzGetDatum(DatumGetTimestampTz(t) - outcome_window())}};
+	CcScan		sc;
+	bool		found = false;
+	TimestampTz best_at = 0;
+
+	cc_scan_begin(&sc, c, 4, k, C_INITIATED, BackwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		id = cc_scan_get(&sc, C_CALL, &isnull);
+		TimestampTz at;
+
+		if (isnull)
+			continue;
+		at = DatumGetTimestampTz(cc_scan_get(&sc, C_INITIATED, &isnull));
+		if (found && at != best_at)
+			break;
+		if (found)
+		{
+			int32		l = text_length(id);
+			int32		lbest = text_length(*call_id);
+
+			if (l < lbest || (l == lbest && compare(c, C_CALL, id, *call_id) <= 0))
+				continue;
+			pfree(DatumGetPointer(*call_id));
+		}
+		*call_id = datumCopy(id, false, -1);
+		best_at = at;
+		found = true;
+	}
+	cc_scan_end(&sc);
+	return found;
+}
+
+/* The outcome rows linked to a call. */
+static int
+linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
+{
+	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
+	CcKey		k[2] = {EQ(O_LINKED, call_id), EQ(O_APP, cx->app)};
+	CcScan		sc;
+	int			n = 0;
+	int			cap = 4;
+
+	*rows = palloc(sizeof(CcRow) * cap);
+	cc_scan_begin(&sc, o, 2, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			*rows = repalloc(*rows, sizeof(CcRow) * cap);
+		}
+		cc_row_from_scan(&(*rows)[n++], &sc);
+	}
+	cc_scan_end(&sc);
+	return n;
+}
+
+/* The rows of calls with this message id (linked to a session or not). */
+static int
+calls_by_id(CcContext *cx, Datum call_id, CcRow **rows)
+{
+	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
+	CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
+	CcScan		sc;
+	int			n = 0;
+	int			cap = 2;
+
+	*rows = palloc(sizeof(CcRow) * cap);
+	cc_scan_begin(&sc, c, 2, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			*rows = repalloc(*rows, sizeof(CcRow) * cap);
+		}
+		cc_row_from_scan(&(*rows)[n++], &sc);
+	}
+	cc_scan_end(&sc);
+	return n;
+}
+
+/* A call's outcome: the earliest outcome linked to it (by sent_at, then outcome). */
 static void
 recompute_call_outcome(CcContext *cx, Datum call_id)
 {
-	Datum		args[2] = {cx->app, call_id};
+	CcRow	   *outcomes;
+	CcRow	   *calls;
+	int			n = linked_outcomes(cx, call_id, &outcomes);
+	int			ncalls = calls_by_id(cx, call_id, &calls);
+	CcRow	   *first = NULL;
 
-	run(ST_CALL_OUTCOME, args, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		CcRow	   *o = &outcomes[i];
+		int			c;
+
+		if (first == NULL)
+		{
+			first = o;
+			continue;
+		}
+		c = compare(o->r, O_SENT, CC_GET(o, O_SENT), CC_GET(first, O_SENT));
+		if (c < 0 || (c == 0 && compare(o->r, O_OUTCOME, CC_GET(o, O_OUTCOME), CC_GET(first, O_OUTCOME)) < 0))
+			first = o;
+	}
+	for (int i = 0; i < ncalls; i++)
+	{
+		bool		changed = set_col(&calls[i], C_OUTCOME,
+									  first ? CC_GET(first, O_OUTCOME) : (Datum) 0, first == NULL);
+
+		changed |= set_col(&calls[i], C_OUTCOME_AT,
+						   first ? CC_GET(first, O_SENT) : (Datum) 0, first == NULL);
+		if (changed)
+			cc_update(&cx->st, &calls[i]);
+	}
 }
 
 /*
@@ -653,146 +988,267 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 static void
 retarget_outcomes(CcContext *cx, Datum old_call_id)
 {
-	Datum		args[2] = {cx->app, old_call_id};
-	uint64		n = run(ST_UNLINK_OUTCOMES, args, NULL);
-	SPITupleTable *unlinked = SPI_tuptable;
+	CcRow	   *rows;
+	int			n = linked_outcomes(cx, old_call_id, &rows);
 
-	for (uint64 i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Datum		outcome_id = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 1, &isnull);
-		Datum		conversation = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 2, &isnull);
-		Datum		sent = SPI_getbinval(unlinked->vals[i], unlinked->tupdesc, 3, &isnull);
-		Datum		target[4] = {cx->app, conversation, sent, Int32GetDatum(cc_outcome_window)};
+		CC_SET(&rows[i], O_LINKED, (Datum) 0, true);
+		cc_update(&cx->st, &rows[i]);
+	}
+	for (int i = 0; i < n; i++)
+	{
 		Datum		call_id;
 
-		if (run(ST_OUTCOME_TARGET, target, NULL) == 0)
+		if (!outcome_target(cx, CC_GET(&rows[i], O_CONVERSATION), CC_GET(&rows[i], O_SENT), &call_id))
 			continue;
-		call_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(result_datum(0, 1, &isnull)));
-		{
-			Datum		link[3] = {cx->app, outcome_id, call_id};
-
-			run(ST_OUTCOME_LINK, link, NULL);
-		}
+		CC_SET(&rows[i], O_LINKED, call_id, false);
+		cc_update(&cx->st, &rows[i]);
 		recompute_call_outcome(cx, call_id);
 	}
 	recompute_call_outcome(cx, old_call_id);
+}
+
+/*
+ * The latest initiated_at of the calls with this message id; false when
+ * there is none, or when one is NULL (ORDER BY initiated_at DESC puts NULLs
+ * first).
+ */
+static bool
+call_initiated_at(CcContext *cx, Datum call_id, TimestampTz *at)
+{
+	CcRow	   *calls;
+	int			n = calls_by_id(cx, call_id, &calls);
+
+	for (int i = 0; i < n; i++)
+	{
+		TimestampTz t;
+
+		if (CC_ISNULL(&calls[i], C_INITIATED))
+			return false;
+		t = DatumGetTimestampTz(CC_GET(&calls[i], C_INITIATED));
+		if (i == 0 || t > *at)
+			*at = t;
+	}
+	return n > 0;
+}
+
+/* (a_at, length(a), a) < (b_at, length(b), b) */
+static bool
+link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
+{
+	int32		la = text_length(a);
+	int32		lb = text_length(b);
+
+	if (a_at != b_at)
+		return a_at < b_at;
+	if (la != lb)
+		return la < lb;
+	return compare(o, O_LINKED, a, b) < 0;
+}
+
+/*
+ * The outcomes in the window of a call that now wins them move to it: those
+ * linked to no call, or to a call that precedes it.  Their old calls and this
+ * one take their outcome again.
+ */
+static void
+relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_id)
+{
+	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
+	TimestampTz t = DatumGetTimestampTz(initiated);
+	CcKey		k[4] = {EQ(O_CONVERSATION, conversation), EQ(O_APP, cx->app),
+		{O_SENT, BTGreaterEqualStrategyNumber, initiated},
+	{O_SENT, BTLessEqualStrategyNumber, TimestampTzGetDatum(t + outcome_window())}};
+	CcScan		sc;
+	CcRow	   *moved = NULL;
+	Datum	   *old_calls = NULL;
+	bool	   *old_null = NULL;
+	int			n = 0;
+	int			cap = 0;
+
+	cc_scan_begin(&sc, o, 4, k, O_SENT, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		old = cc_scan_get(&sc, O_LINKED, &isnull);
+
+		if (!isnull)
+		{
+			TimestampTz old_at = 0;
+
+			if (!call_initiated_at(cx, old, &old_at) ||
+				!link_precedes(o, old_at, old, t, call_id))
+				continue;
+		}
+		if (n == cap)
+		{
+			cap = cap ? cap * 2 : 4;
+			moved = moved ? repalloc(moved, sizeof(CcRow) * cap) : palloc(sizeof(CcRow) * cap);
+			old_calls = old_calls ? repalloc(old_calls, sizeof(Datum) * cap) : palloc(sizeof(Datum) * cap);
+			old_null = old_null ? repalloc(old_null, sizeof(bool) * cap) : palloc(sizeof(bool) * cap);
+		}
+		cc_row_from_scan(&moved[n], &sc);
+		old_null[n] = CC_ISNULL(&moved[n], O_LINKED);
+		old_calls[n] = CC_GET(&moved[n], O_LINKED);
+		n++;
+	}
+	cc_scan_end(&sc);
+
+	for (int i = 0; i < n; i++)
+	{
+		CC_SET(&moved[i], O_LINKED, call_id, false);
+		cc_update(&cx->st, &moved[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (!old_null[i])
+			recompute_call_outcome(cx, old_calls[i]);
+	if (n > 0)
+		recompute_call_outcome(cx, call_id);
 }
 
 static void
 apply_call_initiated(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
+	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
 	bool		linked = ev->v[SLOT_SESSION].present;
 	Datum		call_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		initiated = ts(ev->v[SLOT_SENT_AT].num);
-	Datum		args[9];
-	bool		nulls[9] = {false};
-	bool		isnull;
-	bool		inserted;
-	Datum		winner;
+	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
+	CcRow		mine;
+	CcRow		row;
+	bool		found;
 	bool		had_winner = false;
-	bool		is_winner;
 	Datum		old_call_id = (Datum) 0;
 	TimestampTz old_initiated = 0;
 
-	args[0] = cx->app;
-	args[1] = cx->session;
-	nulls[1] = !linked;
-	args[2] = call_id;
-	args[3] = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
-	args[4] = PointerGetDatum(cc_value_text(&ev->v[SLOT_SENDER]));
-	args[5] = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECEIVER]));
-	args[6] = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECEIVER_TYPE]));
-	args[7] = PointerGetDatum(cc_value_text(&ev->v[SLOT_MEDIA]));
-	args[8] = initiated;
+	cc_row_init(&mine, c);
+	CC_SET(&mine, C_APP, cx->app, false);
+	CC_SET(&mine, C_SESSION, cx->session, !linked);
+	CC_SET(&mine, C_CALL, call_id, false);
+	CC_SET(&mine, C_CONVERSATION, conversation, false);
+	set_text(&mine, C_CALLER, &ev->v[SLOT_SENDER]);
+	set_text(&mine, C_RECEIVER, &ev->v[SLOT_RECEIVER]);
+	set_text(&mine, C_RECEIVER_TYPE, &ev->v[SLOT_RECEIVER_TYPE]);
+	set_text(&mine, C_MEDIA, &ev->v[SLOT_MEDIA]);
+	CC_SET(&mine, C_INITIATED, initiated, false);
+	CC_SET(&mine, C_PCOUNT, Int32GetDatum(0), false);
 
-	/* The message the row was taken from until now, if any. */
-	if (run(linked ? ST_CALL_GET_SESSION : ST_CALL_GET_UNLINKED, args, nulls) > 0)
+	/* The row of this call, and the message it was taken from until now. */
+	if (linked)
+		found = fetch_call(cx, &row);
+	else
 	{
-		Datum		d = result_datum(0, 1, &isnull);
+		CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
+		CcScan		sc;
 
-		if (!isnull)
+		found = false;
+		cc_scan_begin(&sc, c, 2, k, -1, ForwardScanDirection);
+		while (!found && cc_scan_next(&sc))
+		{
+			bool		isnull;
+
+			(void) cc_scan_get(&sc, C_SESSION, &isnull);
+			if (isnull)
+			{
+				cc_row_from_scan(&row, &sc);
+				found = true;
+			}
+		}
+		cc_scan_end(&sc);
+	}
+
+	if (!found)
+	{
+		if (linked)
+			CC_SET(&mine, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+		cc_insert(&cx->st, &mine);
+	}
+	else
+	{
+		if (!CC_ISNULL(&row, C_CALL))
 		{
 			had_winner = true;
-			old_call_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
-			old_initiated = DatumGetTimestampTz(result_datum(0, 2, &isnull));
+			old_call_id = CC_GET(&row, C_CALL);
+			old_initiated = DatumGetTimestampTz(CC_GET(&row, C_INITIATED));
 		}
-	}
-
-	run(linked ? ST_CALL_UPSERT_SESSION : ST_CALL_UPSERT_UNLINKED, args, nulls);
-	inserted = result_bool(0, 1);
-	winner = result_datum(0, 2, &isnull);
-	is_winner = !isnull &&
-		strcmp(TextDatumGetCString(winner), TextDatumGetCString(call_id)) == 0 &&
-		DatumGetTimestampTz(result_datum(0, 3, &isnull)) == DatumGetTimestampTz(initiated);
-	if (inserted && linked)
-		run(ST_CALL_INIT_COUNT, args, NULL);
-
-	/* Only the message the row is now taken from takes outcomes. */
-	if (!is_winner)
-		return;
-	if (had_winner &&
-		(strcmp(TextDatumGetCString(old_call_id), TextDatumGetCString(call_id)) != 0 ||
-		 old_initiated != DatumGetTimestampTz(initiated)))
-		retarget_outcomes(cx, old_call_id);
-	{
-		Datum		rargs[5] = {cx->app, args[3], initiated, call_id, Int32GetDatum(cc_outcome_window)};
-		uint64		n = run(ST_RELINK_OUTCOMES, rargs, NULL);
-		Datum	   *old_calls = palloc(sizeof(Datum) * (n + 1));
-		int			nold = 0;
-
-		for (uint64 i = 0; i < n; i++)
+		if (CC_ISNULL(&row, C_CALL) || call_precedes(&mine, &row))
 		{
-			Datum		old = result_datum(i, 1, &isnull);
+			static const int facts[] = {C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER,
+			C_RECEIVER_TYPE, C_MEDIA, C_INITIATED};
 
-			if (!isnull)
-				old_calls[nold++] = PointerGetDatum(PG_DETOAST_DATUM_COPY(old));
+			for (int i = 0; i < lengthof(facts); i++)
+				CC_SET(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
+			cc_update(&cx->st, &row);
 		}
-		for (int i = 0; i < nold; i++)
-			recompute_call_outcome(cx, old_calls[i]);
-		if (n > 0)
-			recompute_call_outcome(cx, call_id);
+		else
+			return;				/* the row is taken from another message */
 	}
+
+	/* This message is the one the row is taken from: it takes the outcomes. */
+	if (had_winner &&
+		(!texts_equal(old_call_id, call_id) || old_initiated != DatumGetTimestampTz(initiated)))
+		retarget_outcomes(cx, old_call_id);
+	relink_outcomes(cx, conversation, initiated, call_id);
 }
 
 static void
 apply_outcome(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
+	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
 	Datum		outcome_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
 	Datum		sent = ts(ev->v[SLOT_SENT_AT].num);
-	const char *outcome = ev->v[SLOT_ACTION].str;	/* checked: busy, cancelled, ... */
-	Datum		args[5] = {cx->app, outcome_id, conversation,
-	PointerGetDatum(cstring_to_text_with_len(outcome, ev->v[SLOT_ACTION].len)), sent};
-	Datum		target[4] = {cx->app, conversation, sent, Int32GetDatum(cc_outcome_window)};
-	bool		isnull;
+	CcKey		k[2] = {EQ(O_ID, outcome_id), EQ(O_APP, cx->app)};
+	CcRow		row;
 	Datum		call_id;
 
-	if (run(ST_OUTCOME_INSERT, args, NULL) == 0)
+	if (cc_fetch(&row, o, 2, k, -1, ForwardScanDirection))
 		return;					/* the same outcome message, seen before */
-	if (run(ST_OUTCOME_TARGET, target, NULL) == 0)
-		return;					/* its call_initiated has not arrived (yet) */
-	call_id = result_datum(0, 1, &isnull);
-	call_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(call_id));
-	{
-		Datum		link[3] = {cx->app, outcome_id, call_id};
+	cc_row_init(&row, o);
+	CC_SET(&row, O_APP, cx->app, false);
+	CC_SET(&row, O_ID, outcome_id, false);
+	CC_SET(&row, O_CONVERSATION, conversation, false);
+	/* checked: busy, cancelled, rejected or unanswered */
+	CC_SET(&row, O_OUTCOME, enum_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
+	CC_SET(&row, O_SENT, sent, false);
+	cc_insert(&cx->st, &row);
 
-		run(ST_OUTCOME_LINK, link, NULL);
-	}
+	if (!outcome_target(cx, conversation, sent, &call_id))
+		return;					/* its call_initiated has not arrived (yet) */
+	CC_SET(&row, O_LINKED, call_id, false);
+	cc_update(&cx->st, &row);
 	recompute_call_outcome(cx, call_id);
+}
+
+/* Every ringing session event belongs to a call, even before call_initiated. */
+static void
+ensure_call(CcContext *cx)
+{
+	CcRow		row;
+
+	if (fetch_call(cx, &row))
+		return;
+	cc_row_init(&row, cc_rel(&cx->st, CC_CALLS));
+	CC_SET(&row, C_APP, cx->app, false);
+	CC_SET(&row, C_SESSION, cx->session, false);
+	CC_SET(&row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+	cc_insert(&cx->st, &row);
 }
 
 /* ---------------------------------------------------------------------- */
 
-/* Applies one accepted event to the lifecycle tables. */
+/*
+ * Applies one accepted event to the lifecycle tables of the given schema
+ * (the ledger's).
+ */
 void
-cc_lifecycle_apply(CcEvent *ev)
+cc_lifecycle_apply(CcEvent *ev, Oid namespace)
 {
 	CcContext	cx = {ev};
 	CcKind		kind = ev->spec->kind;
-	int			guc_level;
 
 	if (kind == CC_UNKNOWN)
 		return;
@@ -807,28 +1263,10 @@ cc_lifecycle_apply(CcEvent *ev)
 	else
 		lock_ids(ev, &ev->v[SLOT_SESSION], NULL);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	cc_store_begin(&cx.st, namespace);
 
-	/*
-	 * Every statement here is an index probe.  Its generic plan is made once
-	 * per backend, often while the tables are still empty, when a sequential
-	 * scan looks free; kept for a bulk load that then grows the tables, it
-	 * would scan them whole for every event.  So no sequential scans, for
-	 * these statements only (transaction abort undoes it on error).
-	 */
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	/* Every ringing session event belongs to a call, even before call_initiated. */
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
-	{
-		Datum		args[2] = {cx.app, cx.session};
-
-		if (run(ST_CALL_ENSURE, args, NULL) > 0)
-			run(ST_CALL_INIT_COUNT, args, NULL);
-	}
+		ensure_call(&cx);
 
 	switch (ev->spec->shape)
 	{
@@ -852,8 +1290,7 @@ cc_lifecycle_apply(CcEvent *ev)
 		default:
 			break;
 	}
-	AtEOXact_GUC(true, guc_level);
-	SPI_finish();
+	cc_store_end(&cx.st);
 }
 
 /*
@@ -863,6 +1300,7 @@ cc_lifecycle_apply(CcEvent *ev)
 Datum
 cc_replay(PG_FUNCTION_ARGS)
 {
+	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
 	MemoryContext per_event = AllocSetContextCreate(CurrentMemoryContext,
 													"cometchat replay",
 													ALLOCSET_DEFAULT_SIZES);
@@ -896,7 +1334,7 @@ cc_replay(PG_FUNCTION_ARGS)
 			cc_analyze(DatumGetJsonbP(d), &ev);
 			if (ev.nproblems == 0)
 			{
-				cc_lifecycle_apply(&ev);
+				cc_lifecycle_apply(&ev, namespace);
 				replayed++;
 			}
 			MemoryContextSwitchTo(old);

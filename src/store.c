@@ -1,0 +1,383 @@
+/*
+ * store.c
+ *		Index lookups and single-row writes on the lifecycle tables (see
+ *		store.h).
+ *
+ * Tables are found by name in the extension's schema and columns by name
+ * in their tuple descriptors, and an index scan uses whichever plain B-tree
+ * index leads with the columns it is given: the same code serves the 1.0
+ * catalog (indexes led by app_id) and the 1.1 one (led by the id).
+ */
+#include "store.h"
+
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+typedef struct CcTableDef
+{
+	const char *name;
+	const char *cols[CC_MAX_COLS];
+} CcTableDef;
+
+/* Indexed by CcRelId; column names in CcCol order. */
+static const CcTableDef tables[CC_NUM_RELS] = {
+	[CC_SESSIONS] = {"sessions",
+	{"app_id", "session_id", "started_at", "mode", "ended_at", "participant_count",
+	"peak_participants", "recording_count"}},
+	[CC_CALLS] = {"calls",
+	{"app_id", "session_id", "call_id", "conversation_id", "caller", "receiver",
+		"receiver_type", "media", "initiated_at", "started_at", "ended_at", "outcome",
+	"outcome_at", "participant_count"}},
+	[CC_OUTCOMES] = {"call_outcomes",
+	{"app_id", "outcome_id", "conversation_id", "outcome", "sent_at", "linked_call_id"}},
+	[CC_PARTICIPANTS] = {"participants",
+	{"app_id", "session_id", "session_started_at", "name", "joined_at", "left_at",
+		"audio_only", "platform", "sdk", "sdk_version", "left_at_from",
+	"audio_only_from"}},
+	[CC_RECORDINGS] = {"recordings",
+	{"app_id", "session_id", "session_started_at", "started_at", "duration",
+	"recording_url", "recording_date"}},
+};
+
+void
+cc_store_begin(CcStore *st, Oid namespace)
+{
+	List	   *rtable = NIL;
+
+	memset(st, 0, sizeof(*st));
+	st->namespace = namespace;
+	st->estate = CreateExecutorState();
+	for (int i = 0; i < CC_NUM_RELS; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_RELATION;
+		rte->relkind = RELKIND_RELATION;
+		rte->rellockmode = RowExclusiveLock;
+		rtable = lappend(rtable, rte);
+	}
+	ExecInitRangeTable(st->estate, rtable);
+	st->estate->es_snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : InvalidSnapshot;
+	EvalPlanQualInit(&st->epq, st->estate, NULL, NIL, -1);
+}
+
+void
+cc_store_end(CcStore *st)
+{
+	for (int i = 0; i < CC_NUM_RELS; i++)
+	{
+		if (!st->opened[i])
+			continue;
+		ExecCloseIndices(st->rels[i].rri);
+		table_close(st->rels[i].rel, NoLock);
+	}
+	EvalPlanQualEnd(&st->epq);
+	ExecResetTupleTable(st->estate->es_tupleTable, false);
+	FreeExecutorState(st->estate);
+	st->estate = NULL;
+}
+
+/* The table, opened for writing on first use. */
+CcRel *
+cc_rel(CcStore *st, CcRelId id)
+{
+	CcRel	   *r = &st->rels[id];
+	const CcTableDef *def = &tables[id];
+	RangeTblEntry *rte;
+	TupleDesc	desc;
+	Oid			relid;
+
+	if (st->opened[id])
+		return r;
+
+	relid = get_relname_relid(def->name, st->namespace);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("cometchat_webhooks: table %s.%s does not exist",
+						get_namespace_name(st->namespace), def->name)));
+	r->rel = table_open(relid, RowExclusiveLock);
+	if (r->rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cometchat_webhooks: %s is not a table", RelationGetRelationName(r->rel))));
+	desc = RelationGetDescr(r->rel);
+
+	rte = exec_rt_fetch(id + 1, st->estate);
+	rte->relid = relid;
+	for (int c = 0; c < CC_MAX_COLS; c++)
+		r->att[c] = -1;
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		/* An update recomputes the stored generated columns. */
+		if (att->attgenerated == ATTRIBUTE_GENERATED_STORED)
+			rte->extraUpdatedCols = bms_add_member(rte->extraUpdatedCols,
+												   att->attnum - FirstLowInvalidHeapAttributeNumber);
+		for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
+			if (strcmp(NameStr(att->attname), def->cols[c]) == 0)
+				r->att[c] = a;
+	}
+	for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
+		if (r->att[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
+							def->cols[c], RelationGetRelationName(r->rel))));
+
+	r->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
+	ExecOpenIndices(r->rri, false);
+	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
+	r->tid_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+	st->opened[id] = true;
+	return r;
+}
+
+Oid
+cc_col_type(CcRel *r, int col)
+{
+	return TupleDescAttr(RelationGetDescr(r->rel), r->att[col])->atttypid;
+}
+
+Oid
+cc_col_collation(CcRel *r, int col)
+{
+	return TupleDescAttr(RelationGetDescr(r->rel), r->att[col])->attcollation;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Index scans                                                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The position of heap attribute attnum (1-based) among the index's key
+ * columns, or -1.
+ */
+static int
+index_position(Relation index, AttrNumber attnum)
+{
+	for (int j = 0; j < index->rd_index->indnkeyatts; j++)
+		if (index->rd_index->indkey.values[j] == attnum)
+			return j;
+	return -1;
+}
+
+/*
+ * A plain B-tree index whose leading columns are exactly the equality
+ * columns of keys, in any order, followed by the column of the range keys
+ * and of the order, when there are any.
+ */
+static int
+choose_index(CcRel *r, int nkeys, const CcKey *keys, int order_col)
+{
+	int			neq = 0;
+	int			next_col = order_col;
+
+	for (int k = 0; k < nkeys; k++)
+	{
+		if (keys[k].strategy == BTEqualStrategyNumber)
+			neq++;
+		else
+			next_col = keys[k].col;
+	}
+
+	for (int i = 0; i < r->rri->ri_NumIndices; i++)
+	{
+		Relation	index = r->rri->ri_IndexRelationDescs[i];
+		IndexInfo  *info = r->rri->ri_IndexRelationInfo[i];
+		bool		fits = true;
+
+		if (index->rd_rel->relam != BTREE_AM_OID || info->ii_Predicate != NIL ||
+			info->ii_Expressions != NIL || index->rd_index->indnkeyatts < neq + (next_col >= 0))
+			continue;
+		for (int k = 0; k < nkeys && fits; k++)
+		{
+			int			pos = index_position(index, r->att[keys[k].col] + 1);
+
+			if (keys[k].strategy == BTEqualStrategyNumber)
+				fits = pos >= 0 && pos < neq;
+			else
+				fits = pos == neq;
+		}
+		if (fits && next_col >= 0)
+			fits = index_position(index, r->att[next_col] + 1) == neq;
+		if (fits)
+			return i;
+	}
+	elog(ERROR, "cometchat_webhooks: no index of %s fits a lookup it needs",
+		 RelationGetRelationName(r->rel));
+	return -1;					/* keep compiler quiet */
+}
+
+/*
+ * Starts a scan of the rows matching every key, in the order of order_col
+ * (or of the range keys' column) in direction dir.
+ */
+void
+cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
+			  ScanDirection dir)
+{
+	int			ix = choose_index(r, nkeys, keys, order_col);
+	Relation	index = r->rri->ri_IndexRelationDescs[ix];
+	ScanKeyData skeys[8];
+	int			n = 0;
+
+	Assert(nkeys <= lengthof(skeys));
+	/* B-tree wants the keys in index column order. */
+	for (int j = 0; j < index->rd_index->indnkeyatts; j++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[j];
+
+		for (int k = 0; k < nkeys; k++)
+		{
+			Oid			type = index->rd_opcintype[j];
+			Oid			op;
+
+			if (r->att[keys[k].col] + 1 != attnum)
+				continue;
+			op = get_opfamily_member(index->rd_opfamily[j], type, type, keys[k].strategy);
+			if (!OidIsValid(op))
+				elog(ERROR, "cometchat_webhooks: no operator of strategy %d for index %s",
+					 keys[k].strategy, RelationGetRelationName(index));
+			ScanKeyEntryInitialize(&skeys[n++], 0, j + 1, keys[k].strategy, InvalidOid,
+								   index->rd_indcollation[j], get_opcode(op), keys[k].value);
+		}
+	}
+	Assert(n == nkeys);
+
+	s->r = r;
+	s->dir = dir;
+	s->scan = index_beginscan(r->rel, index, SnapshotSelf, n, 0);
+	index_rescan(s->scan, skeys, n, NULL, 0);
+}
+
+bool
+cc_scan_next(CcScan *s)
+{
+	return index_getnext_slot(s->scan, s->dir, s->r->scan_slot);
+}
+
+void
+cc_scan_end(CcScan *s)
+{
+	index_endscan(s->scan);
+	ExecClearTuple(s->r->scan_slot);
+}
+
+/* A column of the row the scan is on; valid until the scan moves. */
+Datum
+cc_scan_get(CcScan *s, int col, bool *isnull)
+{
+	return slot_getattr(s->r->scan_slot, s->r->att[col] + 1, isnull);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rows                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* An empty row of table r: every column NULL. */
+void
+cc_row_init(CcRow *row, CcRel *r)
+{
+	int			natts = RelationGetDescr(r->rel)->natts;
+
+	row->r = r;
+	row->values = palloc0(sizeof(Datum) * natts);
+	row->nulls = palloc(sizeof(bool) * natts);
+	memset(row->nulls, true, sizeof(bool) * natts);
+	ItemPointerSetInvalid(&row->tid);
+}
+
+/* A copy of the row the scan is on. */
+void
+cc_row_from_scan(CcRow *row, CcScan *s)
+{
+	TupleTableSlot *slot = s->r->scan_slot;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+
+	cc_row_init(row, s->r);
+	slot_getallattrs(slot);
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		row->nulls[a] = slot->tts_isnull[a];
+		if (!row->nulls[a])
+			row->values[a] = datumCopy(slot->tts_values[a], att->attbyval, att->attlen);
+	}
+	row->tid = slot->tts_tid;
+}
+
+/* The first row matching keys (see cc_scan_begin), into row. */
+bool
+cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys, int order_col, ScanDirection dir)
+{
+	CcScan		s;
+	bool		found;
+
+	cc_scan_begin(&s, r, nkeys, keys, order_col, dir);
+	found = cc_scan_next(&s);
+	if (found)
+		cc_row_from_scan(row, &s);
+	cc_scan_end(&s);
+	return found;
+}
+
+static TupleTableSlot *
+row_slot(CcRow *row)
+{
+	TupleTableSlot *slot = row->r->new_slot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, row->values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, row->nulls, sizeof(bool) * natts);
+	return ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * Inserts the row.  Every write is followed by a command counter increment,
+ * as SPI does after a statement, so that the next write of this event may
+ * update what this one wrote.
+ */
+void
+cc_insert(CcStore *st, CcRow *row)
+{
+	TupleTableSlot *slot = row_slot(row);
+
+	st->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(row->r->rri, st->estate, slot);
+	row->tid = slot->tts_tid;
+	CommandCounterIncrement();
+}
+
+/* Replaces the row fetched (or inserted) earlier with its current values. */
+void
+cc_update(CcStore *st, CcRow *row)
+{
+	TupleTableSlot *slot = row_slot(row);
+
+	Assert(ItemPointerIsValid(&row->tid));
+	row->r->tid_slot->tts_tid = row->tid;
+	st->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationUpdate(row->r->rri, st->estate, &st->epq, row->r->tid_slot, slot);
+	row->tid = slot->tts_tid;
+	CommandCounterIncrement();
+}

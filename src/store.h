@@ -1,0 +1,124 @@
+/*
+ * store.h
+ *		Direct access to the lifecycle tables (store.c): index lookups and
+ *		row writes without the SQL layer.
+ *
+ * The lifecycle trigger runs for every accepted event, often once per
+ * transaction.  Through SPI each of its lookups and writes paid a whole
+ * executor start and finish; here a lookup is an index scan and a write is
+ * the executor's own single-row insert or update (the one logical
+ * replication uses): stored generated columns, constraints, every index and
+ * any row triggers are handled as in an INSERT or UPDATE statement.
+ *
+ * Reads see every committed row and this transaction's own writes
+ * (SnapshotSelf): the caller holds the advisory lock of the ids it reads
+ * and writes, so no other writer of those rows is in progress.
+ */
+#ifndef COMETCHAT_STORE_H
+#define COMETCHAT_STORE_H
+
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/skey.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+
+typedef enum CcRelId
+{
+	CC_SESSIONS,
+	CC_CALLS,
+	CC_OUTCOMES,
+	CC_PARTICIPANTS,
+	CC_RECORDINGS,
+	CC_NUM_RELS
+} CcRelId;
+
+/* Columns the lifecycle code reads or writes, by table. */
+typedef enum CcCol
+{
+	/* sessions */
+	S_APP = 0, S_SESSION, S_STARTED, S_MODE, S_ENDED, S_PCOUNT, S_PEAK, S_RCOUNT,
+	/* calls */
+	C_APP = 0, C_SESSION, C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER, C_RECEIVER_TYPE,
+	C_MEDIA, C_INITIATED, C_STARTED, C_ENDED, C_OUTCOME, C_OUTCOME_AT, C_PCOUNT,
+	/* call_outcomes */
+	O_APP = 0, O_ID, O_CONVERSATION, O_OUTCOME, O_SENT, O_LINKED,
+	/* participants */
+	P_APP = 0, P_SESSION, P_INSTANCE, P_NAME, P_JOINED, P_LEFT, P_AUDIO, P_PLATFORM,
+	P_SDK, P_SDK_VERSION, P_LEFT_FROM, P_AUDIO_FROM,
+	/* recordings */
+	R_APP = 0, R_SESSION, R_INSTANCE, R_STARTED, R_DURATION, R_URL, R_DATE
+} CcCol;
+
+#define CC_MAX_COLS 16
+
+typedef struct CcRel
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	int			att[CC_MAX_COLS];	/* CcCol -> 0-based attribute index */
+	TupleTableSlot *scan_slot;	/* the tuple an index scan is on */
+	TupleTableSlot *tid_slot;	/* carries the TID of the row to update */
+	TupleTableSlot *new_slot;	/* the values written */
+} CcRel;
+
+typedef struct CcStore
+{
+	Oid			namespace;
+	EState	   *estate;
+	EPQState	epq;
+	CcRel		rels[CC_NUM_RELS];
+	bool		opened[CC_NUM_RELS];
+} CcStore;
+
+/* One condition of an index scan: column <strategy> value. */
+typedef struct CcKey
+{
+	int			col;			/* CcCol */
+	StrategyNumber strategy;	/* BTEqualStrategyNumber, BTLessEqual... */
+	Datum		value;
+} CcKey;
+
+typedef struct CcScan
+{
+	CcRel	   *r;
+	IndexScanDesc scan;
+	ScanDirection dir;
+} CcScan;
+
+/* A row: every attribute of the table, by 0-based attribute index. */
+typedef struct CcRow
+{
+	CcRel	   *r;
+	Datum	   *values;
+	bool	   *nulls;
+	ItemPointerData tid;
+} CcRow;
+
+extern void cc_store_begin(CcStore *st, Oid namespace);
+extern void cc_store_end(CcStore *st);
+extern CcRel *cc_rel(CcStore *st, CcRelId id);
+
+extern void cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys,
+						  int order_col, ScanDirection dir);
+extern bool cc_scan_next(CcScan *s);
+extern void cc_scan_end(CcScan *s);
+extern Datum cc_scan_get(CcScan *s, int col, bool *isnull);
+
+extern void cc_row_init(CcRow *row, CcRel *r);
+extern void cc_row_from_scan(CcRow *row, CcScan *s);
+extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
+					 int order_col, ScanDirection dir);
+extern void cc_insert(CcStore *st, CcRow *row);
+extern void cc_update(CcStore *st, CcRow *row);
+
+#define CC_GET(row, col)		((row)->values[(row)->r->att[col]])
+#define CC_ISNULL(row, col)	((row)->nulls[(row)->r->att[col]])
+#define CC_SET(row, col, d, isnull) \
+	((row)->values[(row)->r->att[col]] = (d), (row)->nulls[(row)->r->att[col]] = (isnull))
+
+extern Oid	cc_col_type(CcRel *r, int col);
+extern Oid	cc_col_collation(CcRel *r, int col);
+
+#endif							/* COMETCHAT_STORE_H */
