@@ -3,6 +3,7 @@
  *		Settings, all under "cometchat.", and the module's entry point.
  */
 #include "cometchat.h"
+#include "store.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -23,6 +24,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	cc_store_init();
 	DefineCustomEnumVariable("cometchat.on_invalid",
 							 "What happens to a webhook payload that fails validation.",
 							 "quarantine stores it in cometchat.rejected with its problems and skips "

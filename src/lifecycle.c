@@ -62,7 +62,7 @@ PG_FUNCTION_INFO_V1(cc_replay);
 typedef struct CcContext
 {
 	CcEvent    *ev;
-	CcStore		st;
+	CcStore    *st;
 	Datum		app;
 	Datum		session;
 } CcContext;
@@ -232,7 +232,7 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
 static bool
 instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 {
-	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
+	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
 	{S_STARTED, BTLessEqualStrategyNumber, t}};
 	CcScan		sc;
@@ -261,7 +261,7 @@ instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 static bool
 neighbour(CcContext *cx, Datum t, ScanDirection dir, Datum *started_at)
 {
-	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
+	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
 		{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
 	CcScan		sc;
@@ -283,7 +283,7 @@ neighbour(CcContext *cx, Datum t, ScanDirection dir, Datum *started_at)
 static int32
 count_names(CcContext *cx, const Datum *instance)
 {
-	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
 	CcScan		sc;
 	int32		n = 0;
@@ -320,7 +320,7 @@ count_names(CcContext *cx, const Datum *instance)
 static int32
 count_recordings(CcContext *cx, Datum instance)
 {
-	CcRel	   *r = cc_rel(&cx->st, CC_RECORDINGS);
+	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
 	CcKey		k[2] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session)};
 	CcScan		sc;
 	int32		n = 0;
@@ -343,7 +343,7 @@ fetch_session(CcContext *cx, Datum started_at, CcRow *row)
 {
 	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session), EQ(S_STARTED, started_at)};
 
-	return cc_fetch(row, cc_rel(&cx->st, CC_SESSIONS), 3, k, -1, ForwardScanDirection);
+	return cc_fetch(row, cc_rel(cx->st, CC_SESSIONS), 3, k, -1, ForwardScanDirection);
 }
 
 static bool
@@ -351,7 +351,7 @@ fetch_call(CcContext *cx, CcRow *row)
 {
 	CcKey		k[2] = {EQ(C_APP, cx->app), EQ(C_SESSION, cx->session)};
 
-	return cc_fetch(row, cc_rel(&cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
+	return cc_fetch(row, cc_rel(cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
 }
 
 /* Adds one to a count column of a row, when the row exists. */
@@ -361,7 +361,7 @@ count_one(CcContext *cx, CcRow *row, bool found, int col)
 	if (!found)
 		return;
 	CC_SET(row, col, Int32GetDatum(DatumGetInt32(CC_GET(row, col)) + 1), false);
-	cc_update(&cx->st, row);
+	cc_update(cx->st, row);
 }
 
 static void
@@ -373,7 +373,7 @@ recount(CcContext *cx, Datum instance)
 		return;
 	if (set_col(&row, S_PCOUNT, Int32GetDatum(count_names(cx, &instance)), false) |
 		set_col(&row, S_RCOUNT, Int32GetDatum(count_recordings(cx, instance)), false))
-		cc_update(&cx->st, &row);
+		cc_update(cx->st, &row);
 }
 
 typedef struct CcEdge
@@ -401,7 +401,7 @@ edge_cmp(const void *a, const void *b)
 static void
 recompute_peak(CcContext *cx, Datum instance)
 {
-	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
 	CcRow		row;
 	CcScan		sc;
@@ -448,7 +448,7 @@ recompute_peak(CcContext *cx, Datum instance)
 	}
 	pfree(edges);
 	if (set_col(&row, S_PEAK, Int32GetDatum(peak), false))
-		cc_update(&cx->st, &row);
+		cc_update(cx->st, &row);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -483,7 +483,7 @@ static void
 apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 {
 	CcEvent    *ev = cx->ev;
-	CcRel	   *p = cc_rel(&cx->st, CC_PARTICIPANTS);
+	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
 	Datum		joined = ts(iv->joined_at);
 	Datum		left = iv->has_left ? ts(iv->left_at) : (Datum) 0;
@@ -516,7 +516,7 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 				changed |= GREATEST(&row, P_SDK_VERSION, PointerGetDatum(cc_value_text(ver)), false);
 		}
 		if (changed)
-			cc_update(&cx->st, &row);
+			cc_update(cx->st, &row);
 	}
 	else
 	{
@@ -562,7 +562,7 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 		}
 		cc_scan_end(&sc);
 
-		cc_insert(&cx->st, &row);
+		cc_insert(cx->st, &row);
 
 		if (has_instance && new_in_instance)
 		{
@@ -612,7 +612,7 @@ static void
 apply_recording(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
-	CcRel	   *r = cc_rel(&cx->st, CC_RECORDINGS);
+	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
 	Datum		started = ts(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
@@ -643,7 +643,7 @@ apply_recording(CcContext *cx)
 		changed |= GREATEST(&row, R_URL, url, false);
 		changed |= GREATEST(&row, R_DATE, date, no_date);
 		if (changed)
-			cc_update(&cx->st, &row);
+			cc_update(cx->st, &row);
 		return;
 	}
 	cc_row_init(&row, r);
@@ -654,7 +654,7 @@ apply_recording(CcContext *cx)
 	CC_SET(&row, R_DURATION, duration, no_duration);
 	CC_SET(&row, R_URL, url, false);
 	CC_SET(&row, R_DATE, date, no_date);
-	cc_insert(&cx->st, &row);
+	cc_insert(cx->st, &row);
 	if (has_instance)
 	{
 		CcRow		srow;
@@ -676,7 +676,7 @@ apply_recording(CcContext *cx)
 static int
 adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
 {
-	CcRel	   *r = cc_rel(&cx->st, id);
+	CcRel	   *r = cc_rel(cx->st, id);
 	int			app_col = id == CC_PARTICIPANTS ? P_APP : R_APP;
 	int			session_col = id == CC_PARTICIPANTS ? P_SESSION : R_SESSION;
 	int			inst_col = id == CC_PARTICIPANTS ? P_INSTANCE : R_INSTANCE;
@@ -712,7 +712,7 @@ adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&rows[i], inst_col, started, false);
-		cc_update(&cx->st, &rows[i]);
+		cc_update(cx->st, &rows[i]);
 	}
 	return n;
 }
@@ -726,7 +726,7 @@ static void
 apply_instance(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
-	CcRel	   *s = cc_rel(&cx->st, CC_SESSIONS);
+	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 	bool		is_end = ev->spec->shape == SHAPE_END;
 	Datum		started = ts(ev->v[SLOT_CREATED_AT].num);
 	Datum		ended_at = is_end ? ts(ev->v[SLOT_DESTROYED_AT].num) : (Datum) 0;
@@ -745,7 +745,7 @@ apply_instance(CcContext *cx)
 		CC_SET(&row, S_ENDED, ended_at, !is_end);
 		CC_SET(&row, S_PCOUNT, Int32GetDatum(0), false);
 		CC_SET(&row, S_RCOUNT, Int32GetDatum(0), false);
-		cc_insert(&cx->st, &row);
+		cc_insert(cx->st, &row);
 	}
 	else
 	{
@@ -753,7 +753,7 @@ apply_instance(CcContext *cx)
 
 		end_changed = GREATEST(&row, S_ENDED, ended_at, !is_end);
 		if (changed || end_changed)
-			cc_update(&cx->st, &row);
+			cc_update(cx->st, &row);
 	}
 
 	if (ev->spec->flow == FLOW_RINGING)
@@ -763,7 +763,7 @@ apply_instance(CcContext *cx)
 		if (fetch_call(cx, &call) &&
 			(LEAST(&call, C_STARTED, started, false) |
 			 GREATEST(&call, C_ENDED, ended_at, !is_end)))
-			cc_update(&cx->st, &call);
+			cc_update(cx->st, &call);
 	}
 
 	if (is_new)
@@ -857,7 +857,7 @@ call_precedes(CcRow *a, CcRow *b)
 static bool
 outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
 {
-	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
+	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
 	CcKey		k[4] = {EQ(C_CONVERSATION, conversation), EQ(C_APP, cx->app),
 		{C_INITIATED, BTLessEqualStrategyNumber, t},
 	{C_INITIATED, BTGreaterEqualStrategyNumber,
@@ -899,7 +899,7 @@ outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
 static int
 linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
 {
-	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
+	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	CcKey		k[2] = {EQ(O_LINKED, call_id), EQ(O_APP, cx->app)};
 	CcScan		sc;
 	int			n = 0;
@@ -924,7 +924,7 @@ linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
 static int
 calls_by_id(CcContext *cx, Datum call_id, CcRow **rows)
 {
-	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
+	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
 	CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
 	CcScan		sc;
 	int			n = 0;
@@ -977,7 +977,7 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 		changed |= set_col(&calls[i], C_OUTCOME_AT,
 						   first ? CC_GET(first, O_SENT) : (Datum) 0, first == NULL);
 		if (changed)
-			cc_update(&cx->st, &calls[i]);
+			cc_update(cx->st, &calls[i]);
 	}
 }
 
@@ -994,7 +994,7 @@ retarget_outcomes(CcContext *cx, Datum old_call_id)
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&rows[i], O_LINKED, (Datum) 0, true);
-		cc_update(&cx->st, &rows[i]);
+		cc_update(cx->st, &rows[i]);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -1003,7 +1003,7 @@ retarget_outcomes(CcContext *cx, Datum old_call_id)
 		if (!outcome_target(cx, CC_GET(&rows[i], O_CONVERSATION), CC_GET(&rows[i], O_SENT), &call_id))
 			continue;
 		CC_SET(&rows[i], O_LINKED, call_id, false);
-		cc_update(&cx->st, &rows[i]);
+		cc_update(cx->st, &rows[i]);
 		recompute_call_outcome(cx, call_id);
 	}
 	recompute_call_outcome(cx, old_call_id);
@@ -1055,7 +1055,7 @@ link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 static void
 relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_id)
 {
-	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
+	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	TimestampTz t = DatumGetTimestampTz(initiated);
 	CcKey		k[4] = {EQ(O_CONVERSATION, conversation), EQ(O_APP, cx->app),
 		{O_SENT, BTGreaterEqualStrategyNumber, initiated},
@@ -1098,7 +1098,7 @@ relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_i
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&moved[i], O_LINKED, call_id, false);
-		cc_update(&cx->st, &moved[i]);
+		cc_update(cx->st, &moved[i]);
 	}
 	for (int i = 0; i < n; i++)
 		if (!old_null[i])
@@ -1111,7 +1111,7 @@ static void
 apply_call_initiated(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
-	CcRel	   *c = cc_rel(&cx->st, CC_CALLS);
+	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
 	bool		linked = ev->v[SLOT_SESSION].present;
 	Datum		call_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		initiated = ts(ev->v[SLOT_SENT_AT].num);
@@ -1163,7 +1163,7 @@ apply_call_initiated(CcContext *cx)
 	{
 		if (linked)
 			CC_SET(&mine, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
-		cc_insert(&cx->st, &mine);
+		cc_insert(cx->st, &mine);
 	}
 	else
 	{
@@ -1180,7 +1180,7 @@ apply_call_initiated(CcContext *cx)
 
 			for (int i = 0; i < lengthof(facts); i++)
 				CC_SET(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
-			cc_update(&cx->st, &row);
+			cc_update(cx->st, &row);
 		}
 		else
 			return;				/* the row is taken from another message */
@@ -1197,7 +1197,7 @@ static void
 apply_outcome(CcContext *cx)
 {
 	CcEvent    *ev = cx->ev;
-	CcRel	   *o = cc_rel(&cx->st, CC_OUTCOMES);
+	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	Datum		outcome_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
 	Datum		sent = ts(ev->v[SLOT_SENT_AT].num);
@@ -1214,12 +1214,12 @@ apply_outcome(CcContext *cx)
 	/* checked: busy, cancelled, rejected or unanswered */
 	CC_SET(&row, O_OUTCOME, enum_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
 	CC_SET(&row, O_SENT, sent, false);
-	cc_insert(&cx->st, &row);
+	cc_insert(cx->st, &row);
 
 	if (!outcome_target(cx, conversation, sent, &call_id))
 		return;					/* its call_initiated has not arrived (yet) */
 	CC_SET(&row, O_LINKED, call_id, false);
-	cc_update(&cx->st, &row);
+	cc_update(cx->st, &row);
 	recompute_call_outcome(cx, call_id);
 }
 
@@ -1231,11 +1231,11 @@ ensure_call(CcContext *cx)
 
 	if (fetch_call(cx, &row))
 		return;
-	cc_row_init(&row, cc_rel(&cx->st, CC_CALLS));
+	cc_row_init(&row, cc_rel(cx->st, CC_CALLS));
 	CC_SET(&row, C_APP, cx->app, false);
 	CC_SET(&row, C_SESSION, cx->session, false);
 	CC_SET(&row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
-	cc_insert(&cx->st, &row);
+	cc_insert(cx->st, &row);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1263,7 +1263,7 @@ cc_lifecycle_apply(CcEvent *ev, Oid namespace)
 	else
 		lock_ids(ev, &ev->v[SLOT_SESSION], NULL);
 
-	cc_store_begin(&cx.st, namespace);
+	cx.st = cc_store_begin(namespace);
 
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
 		ensure_call(&cx);
@@ -1290,7 +1290,7 @@ cc_lifecycle_apply(CcEvent *ev, Oid namespace)
 		default:
 			break;
 	}
-	cc_store_end(&cx.st);
+	cc_store_end(cx.st);
 }
 
 /*

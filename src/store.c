@@ -22,7 +22,10 @@
 #include "parser/parsetree.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "tcop/utility.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 typedef struct CcTableDef
@@ -51,42 +54,187 @@ static const CcTableDef tables[CC_NUM_RELS] = {
 	"recording_url", "recording_date"}},
 };
 
-void
-cc_store_begin(CcStore *st, Oid namespace)
-{
-	List	   *rtable = NIL;
+/*
+ * The store is kept for the whole transaction: a bulk load opens the tables,
+ * their indexes and their generated-column expressions once, not once per
+ * event.  Tables are opened under the transaction's resource owner and
+ * closed before commit; on abort, the resource owners release them.  A
+ * relcache invalidation of a table (DDL in this transaction) makes the store
+ * be rebuilt before the next event.
+ */
+static CcStore *store = NULL;
+static bool store_stale = false;
 
-	memset(st, 0, sizeof(*st));
-	st->namespace = namespace;
-	st->estate = CreateExecutorState();
+static void
+store_close(void)
+{
+	ResourceOwner saved = CurrentResourceOwner;
+	ListCell   *lc;
+
+	CurrentResourceOwner = TopTransactionResourceOwner;
 	for (int i = 0; i < CC_NUM_RELS; i++)
 	{
-		RangeTblEntry *rte = makeNode(RangeTblEntry);
-
-		rte->rtekind = RTE_RELATION;
-		rte->relkind = RELKIND_RELATION;
-		rte->rellockmode = RowExclusiveLock;
-		rtable = lappend(rtable, rte);
+		if (!store->opened[i])
+			continue;
+		ExecCloseIndices(store->rels[i].rri);
+		table_close(store->rels[i].rel, NoLock);
 	}
-	ExecInitRangeTable(st->estate, rtable);
-	st->estate->es_snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : InvalidSnapshot;
-	EvalPlanQualInit(&st->epq, st->estate, NULL, NIL, -1);
+	if (!store->broken)
+	{
+		EvalPlanQualEnd(&store->epq);
+		ExecResetTupleTable(store->estate->es_tupleTable, false);
+		FreeExecutorState(store->estate);
+	}
+	else
+	{
+		/*
+		 * A slot may still name a buffer whose pin the aborting
+		 * subtransaction releases: only the tuple descriptors are let go.
+		 */
+		foreach(lc, store->estate->es_tupleTable)
+		{
+			TupleTableSlot *slot = lfirst(lc);
+
+			if (slot->tts_tupleDescriptor)
+				ReleaseTupleDesc(slot->tts_tupleDescriptor);
+		}
+		MemoryContextDelete(store->estate->es_query_cxt);
+	}
+	CurrentResourceOwner = saved;
+	pfree(store);
+	store = NULL;
+}
+
+static void
+store_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (store)
+				store_close();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* Memory goes with the transaction, references with its owners. */
+			store = NULL;
+			break;
+		default:
+			break;
+	}
+	store_stale = false;
+}
+
+/*
+ * An error inside an event leaves scans and slots half done: the store is
+ * dropped without touching them (their buffer pins belong to the aborting
+ * subtransaction), its tables closed.
+ */
+static void
+store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && store && store->in_use)
+	{
+		store->broken = true;
+		store_close();
+	}
+}
+
+static void
+store_relcache_callback(Datum arg, Oid relid)
+{
+	if (store == NULL)
+		return;
+	if (!OidIsValid(relid))
+		store_stale = true;
+	for (int i = 0; i < CC_NUM_RELS; i++)
+		if (store->opened[i] && RelationGetRelid(store->rels[i].rel) == relid)
+			store_stale = true;
+}
+
+/*
+ * A utility statement (TRUNCATE, ALTER TABLE, CLUSTER, ... in this
+ * transaction, cometchat.rebuild() among them) may need the tables to be
+ * open nowhere else in this session: the store closes first.
+ */
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+store_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (store && !store->in_use)
+		store_close();
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
 }
 
 void
+cc_store_init(void)
+{
+	RegisterXactCallback(store_xact_callback, NULL);
+	RegisterSubXactCallback(store_subxact_callback, NULL);
+	CacheRegisterRelcacheCallback(store_relcache_callback, (Datum) 0);
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = store_process_utility;
+}
+
+/* The store of this transaction for the tables of this schema. */
+CcStore *
+cc_store_begin(Oid namespace)
+{
+	MemoryContext old;
+	List	   *rtable = NIL;
+
+	if (store && store->in_use)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
+				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
+	if (store && (store_stale || store->namespace != namespace))
+		store_close();
+	store_stale = false;
+
+	if (store == NULL)
+	{
+		store = MemoryContextAllocZero(TopTransactionContext, sizeof(CcStore));
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		store->namespace = namespace;
+		store->estate = CreateExecutorState();
+		MemoryContextSwitchTo(store->estate->es_query_cxt);
+		for (int i = 0; i < CC_NUM_RELS; i++)
+		{
+			RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+			rte->rtekind = RTE_RELATION;
+			rte->relkind = RELKIND_RELATION;
+			rte->rellockmode = RowExclusiveLock;
+			rtable = lappend(rtable, rte);
+		}
+		ExecInitRangeTable(store->estate, rtable);
+		EvalPlanQualInit(&store->epq, store->estate, NULL, NIL, -1);
+		MemoryContextSwitchTo(old);
+	}
+	store->estate->es_snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : InvalidSnapshot;
+	store->in_use = true;
+	return store;
+}
+
+/* The event is done with the store. */
+void
 cc_store_end(CcStore *st)
 {
-	for (int i = 0; i < CC_NUM_RELS; i++)
-	{
-		if (!st->opened[i])
-			continue;
-		ExecCloseIndices(st->rels[i].rri);
-		table_close(st->rels[i].rel, NoLock);
-	}
-	EvalPlanQualEnd(&st->epq);
-	ExecResetTupleTable(st->estate->es_tupleTable, false);
-	FreeExecutorState(st->estate);
-	st->estate = NULL;
+	ResetPerTupleExprContext(st->estate);
+	st->estate->es_snapshot = InvalidSnapshot;
+	st->in_use = false;
 }
 
 /* The table, opened for writing on first use. */
@@ -99,6 +247,9 @@ cc_rel(CcStore *st, CcRelId id)
 	TupleDesc	desc;
 	Oid			relid;
 
+	MemoryContext old;
+	ResourceOwner saved_owner;
+
 	if (st->opened[id])
 		return r;
 
@@ -108,7 +259,12 @@ cc_rel(CcStore *st, CcRelId id)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("cometchat_webhooks: table %s.%s does not exist",
 						get_namespace_name(st->namespace), def->name)));
+	old = MemoryContextSwitchTo(st->estate->es_query_cxt);
+	saved_owner = CurrentResourceOwner;
+	/* Relations and tuple descriptors are the transaction's: see store_close. */
+	CurrentResourceOwner = TopTransactionResourceOwner;
 	r->rel = table_open(relid, RowExclusiveLock);
+	st->opened[id] = true;
 	if (r->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -146,7 +302,8 @@ cc_rel(CcStore *st, CcRelId id)
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->tid_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
-	st->opened[id] = true;
+	CurrentResourceOwner = saved_owner;
+	MemoryContextSwitchTo(old);
 	return r;
 }
 

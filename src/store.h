@@ -70,6 +70,8 @@ typedef struct CcStore
 	EPQState	epq;
 	CcRel		rels[CC_NUM_RELS];
 	bool		opened[CC_NUM_RELS];
+	bool		in_use;			/* an event is being applied */
+	bool		broken;			/* an error left it half done */
 } CcStore;
 
 /* One condition of an index scan: column <strategy> value. */
@@ -96,7 +98,8 @@ typedef struct CcRow
 	ItemPointerData tid;
 } CcRow;
 
-extern void cc_store_begin(CcStore *st, Oid namespace);
+extern void cc_store_init(void);
+extern CcStore *cc_store_begin(Oid namespace);
 extern void cc_store_end(CcStore *st);
 extern CcRel *cc_rel(CcStore *st, CcRelId id);
 

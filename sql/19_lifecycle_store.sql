@@ -1,0 +1,102 @@
+-- Lifecycle tables written directly (src/store.c): the tables stay open for
+-- the whole transaction, so what can happen between and inside events of
+-- one transaction is tested here: an error inside an event caught by a
+-- savepoint or an exception block, DDL between events (TRUNCATE, CREATE
+-- INDEX), and an event ingested from inside another one.  No WARNING
+-- (reference leaks) may appear, and verify() must find nothing.
+\set ECHO none
+\i test/sql/lifecycle_prelude.sql
+\set ECHO all
+
+------------------------------------------------------------------------
+-- 1. An event fails half way (a CHECK constraint on participants rejects
+--    its row after the instance was looked up); the savepoint is rolled
+--    back and the transaction goes on and commits.
+------------------------------------------------------------------------
+ALTER TABLE cometchat.participants ADD CONSTRAINT no_eve CHECK (name <> 'Eve');
+BEGIN;
+SELECT pg_temp.feed(pg_temp.started('meeting_started', 'R1', 1700038800),
+                    pg_temp.joined('meeting_participant_joined', 'R1', 'Ann', 1700038801));
+SAVEPOINT before_eve;
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R1', 'Eve', 1700038802));
+ROLLBACK TO before_eve;
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R1', 'Bob', 1700038803),
+                    pg_temp.ended('meeting_ended', 'R1', 1700038800, 1700038900));
+COMMIT;
+SELECT session_id, ended_at, participant_count, peak_participants FROM cometchat.sessions;
+SELECT name, session_started_at, joined_at FROM cometchat.participants ORDER BY name;
+SELECT count(*) AS ledger_rows FROM cometchat.events;
+SELECT * FROM cometchat.verify();
+
+-- The same inside one statement: an exception block catches each failing
+-- event and the loop goes on.
+CALL pg_temp.reset();
+DO $$
+DECLARE
+  p jsonb;
+  failed int := 0;
+BEGIN
+  FOREACH p IN ARRAY ARRAY[
+    pg_temp.started('meeting_started', 'R2', 1700038800),
+    pg_temp.joined('meeting_participant_joined', 'R2', 'Eve', 1700038801),
+    pg_temp.joined('meeting_participant_joined', 'R2', 'Cy', 1700038802),
+    pg_temp.ended('meeting_ended', 'R2', 1700038800, 1700038900,
+                  jsonb_build_array(pg_temp.occ('Eve', 1700038801, 1700038850))),
+    pg_temp.joined('meeting_participant_joined', 'R2', 'Di', 1700038803)]
+  LOOP
+    BEGIN
+      INSERT INTO cometchat.events (payload) VALUES (p);
+    EXCEPTION WHEN check_violation THEN
+      failed := failed + 1;
+    END;
+  END LOOP;
+  RAISE NOTICE 'events that failed: %', failed;
+END $$;
+SELECT session_id, ended_at, participant_count, peak_participants FROM cometchat.sessions;
+SELECT name, joined_at FROM cometchat.participants ORDER BY name;
+SELECT * FROM cometchat.verify();
+ALTER TABLE cometchat.participants DROP CONSTRAINT no_eve;
+
+------------------------------------------------------------------------
+-- 2. DDL between the events of one transaction: an index created on a
+--    lifecycle table gets the rows written after it, and TRUNCATE (as in
+--    cometchat.rebuild()) is not refused as "in use".
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE EXTENSION IF NOT EXISTS amcheck;
+BEGIN;
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R3', 'Cat', 1700038801));
+CREATE INDEX participants_by_name_test ON cometchat.participants (name);
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R3', 'Dan', 1700038802));
+COMMIT;
+-- Every participants row is in the new index (amcheck, heapallindexed).
+SELECT bt_index_check('cometchat.participants_by_name_test', true);
+BEGIN;
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R3', 'Eva', 1700038803));
+SELECT cometchat.rebuild() AS replayed;
+SELECT pg_temp.feed(pg_temp.started('meeting_started', 'R3', 1700038800));
+SELECT name, session_started_at FROM cometchat.participants ORDER BY name;
+COMMIT;
+SELECT bt_index_check('cometchat.participants_by_name_test', true);
+DROP INDEX cometchat.participants_by_name_test;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 3. A trigger on a lifecycle table that ingests an event while one is
+--    being applied gets a clear error, and the session ingests normally
+--    afterwards.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE FUNCTION pg_temp.echo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO cometchat.events (payload)
+  VALUES (pg_temp.started('meeting_started', 'R-echo', 1700038800));
+  RETURN NEW;
+END $$;
+CREATE TRIGGER echo BEFORE INSERT ON cometchat.participants
+  FOR EACH ROW EXECUTE FUNCTION pg_temp.echo();
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R4', 'Eli', 1700038801));
+DROP TRIGGER echo ON cometchat.participants;
+SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R4', 'Eli', 1700038801));
+SELECT session_id, name FROM cometchat.participants;
+SELECT * FROM cometchat.verify();
