@@ -65,6 +65,10 @@ typedef struct CcContext
 	CcStore    *st;
 	Datum		app;
 	Datum		session;
+	/* The calls row of the session id, once looked up (see fetch_call). */
+	bool		call_known;
+	bool		call_found;
+	CcRow		call;
 } CcContext;
 
 #define EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
@@ -346,12 +350,22 @@ fetch_session(CcContext *cx, Datum started_at, CcRow *row)
 	return cc_fetch(row, cc_rel(cx->st, CC_SESSIONS), 3, k, -1, ForwardScanDirection);
 }
 
-static bool
-fetch_call(CcContext *cx, CcRow *row)
+/*
+ * The calls row of the session id, or NULL.  Looked up once per event: the
+ * row returned is the one every later write of the event goes through (so
+ * its TID stays current); a write through another copy forgets it.
+ */
+static CcRow *
+fetch_call(CcContext *cx)
 {
 	CcKey		k[2] = {EQ(C_APP, cx->app), EQ(C_SESSION, cx->session)};
 
-	return cc_fetch(row, cc_rel(cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
+	if (!cx->call_known)
+	{
+		cx->call_found = cc_fetch(&cx->call, cc_rel(cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
+		cx->call_known = true;
+	}
+	return cx->call_found ? &cx->call : NULL;
 }
 
 /* Adds one to a count column of a row, when the row exists. */
@@ -572,9 +586,9 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 		}
 		if (new_in_session)
 		{
-			CcRow		crow;
+			CcRow	   *crow = fetch_call(cx);
 
-			count_one(cx, &crow, fetch_call(cx, &crow), C_PCOUNT);
+			count_one(cx, crow, crow != NULL, C_PCOUNT);
 		}
 	}
 
@@ -758,12 +772,12 @@ apply_instance(CcContext *cx)
 
 	if (ev->spec->flow == FLOW_RINGING)
 	{
-		CcRow		call;
+		CcRow	   *call = fetch_call(cx);
 
-		if (fetch_call(cx, &call) &&
-			(LEAST(&call, C_STARTED, started, false) |
-			 GREATEST(&call, C_ENDED, ended_at, !is_end)))
-			cc_update(cx->st, &call);
+		if (call &&
+			(LEAST(call, C_STARTED, started, false) |
+			 GREATEST(call, C_ENDED, ended_at, !is_end)))
+			cc_update(cx->st, call);
 	}
 
 	if (is_new)
@@ -977,7 +991,10 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 		changed |= set_col(&calls[i], C_OUTCOME_AT,
 						   first ? CC_GET(first, O_SENT) : (Datum) 0, first == NULL);
 		if (changed)
+		{
 			cc_update(cx->st, &calls[i]);
+			cx->call_known = false;
+		}
 	}
 }
 
@@ -1137,7 +1154,14 @@ apply_call_initiated(CcContext *cx)
 
 	/* The row of this call, and the message it was taken from until now. */
 	if (linked)
-		found = fetch_call(cx, &row);
+	{
+		CcRow	   *r = fetch_call(cx);
+
+		found = r != NULL;
+		if (found)
+			row = *r;
+		cx->call_known = false; /* written through row from here on */
+	}
 	else
 	{
 		CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
@@ -1227,15 +1251,16 @@ apply_outcome(CcContext *cx)
 static void
 ensure_call(CcContext *cx)
 {
-	CcRow		row;
+	CcRow	   *row = &cx->call;
 
-	if (fetch_call(cx, &row))
+	if (fetch_call(cx))
 		return;
-	cc_row_init(&row, cc_rel(cx->st, CC_CALLS));
-	CC_SET(&row, C_APP, cx->app, false);
-	CC_SET(&row, C_SESSION, cx->session, false);
-	CC_SET(&row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
-	cc_insert(cx->st, &row);
+	cc_row_init(row, cc_rel(cx->st, CC_CALLS));
+	CC_SET(row, C_APP, cx->app, false);
+	CC_SET(row, C_SESSION, cx->session, false);
+	CC_SET(row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+	cc_insert(cx->st, row);
+	cx->call_found = true;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -404,17 +404,28 @@ cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 
 		for (int k = 0; k < nkeys; k++)
 		{
-			Oid			type = index->rd_opcintype[j];
-			Oid			op;
+			RegProcedure proc = InvalidOid;
+			bool		cached = ix < CC_CACHED_INDEXES && j < CC_CACHED_COLUMNS;
 
 			if (r->att[keys[k].col] + 1 != attnum)
 				continue;
-			op = get_opfamily_member(index->rd_opfamily[j], type, type, keys[k].strategy);
-			if (!OidIsValid(op))
-				elog(ERROR, "cometchat_webhooks: no operator of strategy %d for index %s",
-					 keys[k].strategy, RelationGetRelationName(index));
+			if (cached)
+				proc = r->procs[ix][j][keys[k].strategy];
+			if (!OidIsValid(proc))
+			{
+				Oid			type = index->rd_opcintype[j];
+				Oid			op = get_opfamily_member(index->rd_opfamily[j], type, type,
+													 keys[k].strategy);
+
+				if (!OidIsValid(op))
+					elog(ERROR, "cometchat_webhooks: no operator of strategy %d for index %s",
+						 keys[k].strategy, RelationGetRelationName(index));
+				proc = get_opcode(op);
+				if (cached)
+					r->procs[ix][j][keys[k].strategy] = proc;
+			}
 			ScanKeyEntryInitialize(&skeys[n++], 0, j + 1, keys[k].strategy, InvalidOid,
-								   index->rd_indcollation[j], get_opcode(op), keys[k].value);
+								   index->rd_indcollation[j], proc, keys[k].value);
 		}
 	}
 	Assert(n == nkeys);

@@ -21,6 +21,7 @@
 
 #include "access/genam.h"
 #include "access/skey.h"
+#include "access/stratnum.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 
@@ -52,6 +53,8 @@ typedef enum CcCol
 } CcCol;
 
 #define CC_MAX_COLS 16
+#define CC_CACHED_INDEXES 8
+#define CC_CACHED_COLUMNS 4
 
 typedef struct CcRel
 {
@@ -61,6 +64,8 @@ typedef struct CcRel
 	TupleTableSlot *scan_slot;	/* the tuple an index scan is on */
 	TupleTableSlot *tid_slot;	/* carries the TID of the row to update */
 	TupleTableSlot *new_slot;	/* the values written */
+	/* Comparison functions of scan keys, by index, index column, strategy. */
+	RegProcedure procs[CC_CACHED_INDEXES][CC_CACHED_COLUMNS][BTMaxStrategyNumber + 1];
 } CcRel;
 
 typedef struct CcStore
