@@ -234,7 +234,7 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
  * failing that, the first.
  */
 static bool
-instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
+instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended, CcRow *row)
 {
 	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
@@ -256,6 +256,8 @@ instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 		*started_at = cc_scan_get(&sc, S_STARTED, &isnull);
 		(void) cc_scan_get(&sc, S_ENDED, &isnull);
 		*ended = !isnull;
+		if (row)
+			cc_row_from_scan(row, &sc);
 	}
 	cc_scan_end(&sc);
 	return found;
@@ -505,12 +507,36 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	Datum		audio = BoolGetDatum(iv->audio_only);
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
-	bool		has_instance = instance_at(cx, joined, &instance, &ended);
-	CcKey		k[4] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name),
-	EQ(P_JOINED, joined)};
+	CcRow		srow;			/* the instance's row */
+	bool		has_instance = instance_at(cx, joined, &instance, &ended, &srow);
+	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
+	CcScan		sc;
 	CcRow		row;
+	bool		found = false;
+	bool		new_in_instance = true;
+	bool		new_in_session = true;
 
-	if (cc_fetch(&row, p, 4, k, -1, ForwardScanDirection))
+	/* The name's intervals: this one, if known, and whether there are others. */
+	cc_scan_begin(&sc, p, 3, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+		Datum		inst;
+
+		if (DatumGetTimestampTz(cc_scan_get(&sc, P_JOINED, &isnull)) == DatumGetTimestampTz(joined))
+		{
+			cc_row_from_scan(&row, &sc);
+			found = true;
+			continue;
+		}
+		new_in_session = false;
+		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+		if (has_instance && !isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
+			new_in_instance = false;
+	}
+	cc_scan_end(&sc);
+
+	if (found)
 	{
 		bool		changed = false;
 
@@ -534,11 +560,6 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	}
 	else
 	{
-		CcScan		sc;
-		bool		new_in_instance = true;
-		bool		new_in_session = true;
-		CcKey		nk[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
-
 		cc_row_init(&row, p);
 		CC_SET(&row, P_APP, cx->app, false);
 		CC_SET(&row, P_SESSION, cx->session, false);
@@ -561,29 +582,11 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 			set_text(&row, P_SDK, &ev->v[SLOT_SDK]);
 			set_text(&row, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
 		}
-
-		/* The name's other intervals, before this one is written. */
-		cc_scan_begin(&sc, p, 3, nk, -1, ForwardScanDirection);
-		while (cc_scan_next(&sc) && (new_in_instance || new_in_session))
-		{
-			bool		isnull;
-			Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
-
-			new_in_session = false;
-			if (has_instance && !isnull &&
-				DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
-				new_in_instance = false;
-		}
-		cc_scan_end(&sc);
-
 		cc_insert(cx->st, &row);
 
+		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
-		{
-			CcRow		srow;
-
-			count_one(cx, &srow, fetch_session(cx, instance, &srow), S_PCOUNT);
-		}
+			count_one(cx, &srow, true, S_PCOUNT);
 		if (new_in_session)
 		{
 			CcRow	   *crow = fetch_call(cx);
@@ -630,7 +633,8 @@ apply_recording(CcContext *cx)
 	Datum		started = ts(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
-	bool		has_instance = instance_at(cx, started, &instance, &ended);
+	CcRow		srow;			/* the instance's row */
+	bool		has_instance = instance_at(cx, started, &instance, &ended, &srow);
 	Datum		duration = (Datum) 0;
 	bool		no_duration = !ev->v[SLOT_RECORDING_DURATION].present;
 	Datum		url = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
@@ -670,11 +674,7 @@ apply_recording(CcContext *cx)
 	CC_SET(&row, R_DATE, date, no_date);
 	cc_insert(cx->st, &row);
 	if (has_instance)
-	{
-		CcRow		srow;
-
-		count_one(cx, &srow, fetch_session(cx, instance, &srow), S_RCOUNT);
-	}
+		count_one(cx, &srow, true, S_RCOUNT);
 }
 
 /* ---------------------------------------------------------------------- */
