@@ -1227,7 +1227,8 @@ apply_outcome(CcContext *cx)
 	Datum		sent = ts(ev->v[SLOT_SENT_AT].num);
 	CcKey		k[2] = {EQ(O_ID, outcome_id), EQ(O_APP, cx->app)};
 	CcRow		row;
-	Datum		call_id;
+	Datum		call_id = (Datum) 0;
+	bool		linked;
 
 	if (cc_fetch(&row, o, 2, k, -1, ForwardScanDirection))
 		return;					/* the same outcome message, seen before */
@@ -1238,13 +1239,12 @@ apply_outcome(CcContext *cx)
 	/* checked: busy, cancelled, rejected or unanswered */
 	CC_SET(&row, O_OUTCOME, enum_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
 	CC_SET(&row, O_SENT, sent, false);
+	/* Linked to its call, unless its call_initiated has not arrived (yet). */
+	linked = outcome_target(cx, conversation, sent, &call_id);
+	CC_SET(&row, O_LINKED, call_id, !linked);
 	cc_insert(cx->st, &row);
-
-	if (!outcome_target(cx, conversation, sent, &call_id))
-		return;					/* its call_initiated has not arrived (yet) */
-	CC_SET(&row, O_LINKED, call_id, false);
-	cc_update(cx->st, &row);
-	recompute_call_outcome(cx, call_id);
+	if (linked)
+		recompute_call_outcome(cx, call_id);
 }
 
 /* Every ringing session event belongs to a call, even before call_initiated. */
