@@ -370,14 +370,21 @@ fetch_call(CcContext *cx)
 	return cx->call_found ? &cx->call : NULL;
 }
 
+static bool
+merge_count_one(CcRow *row, void *arg)
+{
+	int			col = *(int *) arg;
+
+	CC_SET(row, col, Int32GetDatum(DatumGetInt32(CC_GET(row, col)) + 1), false);
+	return true;
+}
+
 /* Adds one to a count column of a row, when the row exists. */
 static void
 count_one(CcContext *cx, CcRow *row, bool found, int col)
 {
-	if (!found)
-		return;
-	CC_SET(row, col, Int32GetDatum(DatumGetInt32(CC_GET(row, col)) + 1), false);
-	cc_update(cx->st, row);
+	if (found)
+		cc_update_merge(cx->st, row, merge_count_one, &col);
 }
 
 static void
@@ -681,6 +688,23 @@ apply_recording(CcContext *cx)
 /* Session instances                                                       */
 /* ---------------------------------------------------------------------- */
 
+typedef struct CcCallTimes
+{
+	Datum		started;
+	Datum		ended;
+	bool		is_end;
+} CcCallTimes;
+
+/* A call started with its first instance and ended with its last. */
+static bool
+merge_call_times(CcRow *call, void *arg)
+{
+	CcCallTimes *t = arg;
+
+	return LEAST(call, C_STARTED, t->started, false) |
+		GREATEST(call, C_ENDED, t->ended, !t->is_end);
+}
+
 /*
  * The participants (recordings) of the session id in the time range of the
  * instance starting at started, up to the next instance's start (all before
@@ -773,11 +797,10 @@ apply_instance(CcContext *cx)
 	if (ev->spec->flow == FLOW_RINGING)
 	{
 		CcRow	   *call = fetch_call(cx);
+		CcCallTimes times = {started, ended_at, is_end};
 
-		if (call &&
-			(LEAST(call, C_STARTED, started, false) |
-			 GREATEST(call, C_ENDED, ended_at, !is_end)))
-			cc_update(cx->st, call);
+		if (call)
+			cc_update_merge(cx->st, call, merge_call_times, &times);
 	}
 
 	if (is_new)
@@ -913,50 +936,28 @@ outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
 static int
 linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
 {
-	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	CcKey		k[2] = {EQ(O_LINKED, call_id), EQ(O_APP, cx->app)};
-	CcScan		sc;
-	int			n = 0;
-	int			cap = 4;
 
-	*rows = palloc(sizeof(CcRow) * cap);
-	cc_scan_begin(&sc, o, 2, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
-	{
-		if (n == cap)
-		{
-			cap *= 2;
-			*rows = repalloc(*rows, sizeof(CcRow) * cap);
-		}
-		cc_row_from_scan(&(*rows)[n++], &sc);
-	}
-	cc_scan_end(&sc);
-	return n;
+	return cc_fetch_all(rows, cc_rel(cx->st, CC_OUTCOMES), 2, k);
 }
 
 /* The rows of calls with this message id (linked to a session or not). */
 static int
 calls_by_id(CcContext *cx, Datum call_id, CcRow **rows)
 {
-	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
 	CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
-	CcScan		sc;
-	int			n = 0;
-	int			cap = 2;
 
-	*rows = palloc(sizeof(CcRow) * cap);
-	cc_scan_begin(&sc, c, 2, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
-	{
-		if (n == cap)
-		{
-			cap *= 2;
-			*rows = repalloc(*rows, sizeof(CcRow) * cap);
-		}
-		cc_row_from_scan(&(*rows)[n++], &sc);
-	}
-	cc_scan_end(&sc);
-	return n;
+	return cc_fetch_all(rows, cc_rel(cx->st, CC_CALLS), 2, k);
+}
+
+/* The call's outcome is this outcome row (NULL: none). */
+static bool
+merge_outcome(CcRow *call, void *arg)
+{
+	CcRow	   *o = arg;
+
+	return set_col(call, C_OUTCOME, o ? CC_GET(o, O_OUTCOME) : (Datum) 0, o == NULL) |
+		set_col(call, C_OUTCOME_AT, o ? CC_GET(o, O_SENT) : (Datum) 0, o == NULL);
 }
 
 /* A call's outcome: the earliest outcome linked to it (by sent_at, then outcome). */
@@ -985,16 +986,8 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 	}
 	for (int i = 0; i < ncalls; i++)
 	{
-		bool		changed = set_col(&calls[i], C_OUTCOME,
-									  first ? CC_GET(first, O_OUTCOME) : (Datum) 0, first == NULL);
-
-		changed |= set_col(&calls[i], C_OUTCOME_AT,
-						   first ? CC_GET(first, O_SENT) : (Datum) 0, first == NULL);
-		if (changed)
-		{
-			cc_update(cx->st, &calls[i]);
-			cx->call_known = false;
-		}
+		cc_update_merge(cx->st, &calls[i], merge_outcome, first);
+		cx->call_known = false;
 	}
 }
 
@@ -1124,6 +1117,26 @@ relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_i
 		recompute_call_outcome(cx, call_id);
 }
 
+/*
+ * The row's facts are this message's, when it precedes the one they were
+ * taken from.  (Only call_initiated events change them, under the locks of
+ * the call's ids; an update met concurrently changed counts, times or the
+ * outcome.)
+ */
+static bool
+merge_call_facts(CcRow *row, void *arg)
+{
+	static const int facts[] = {C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER,
+	C_RECEIVER_TYPE, C_MEDIA, C_INITIATED};
+	CcRow	   *mine = arg;
+
+	if (!CC_ISNULL(row, C_CALL) && !call_precedes(mine, row))
+		return false;
+	for (int i = 0; i < lengthof(facts); i++)
+		CC_SET(row, facts[i], CC_GET(mine, facts[i]), CC_ISNULL(mine, facts[i]));
+	return true;
+}
+
 static void
 apply_call_initiated(CcContext *cx)
 {
@@ -1198,14 +1211,7 @@ apply_call_initiated(CcContext *cx)
 			old_initiated = DatumGetTimestampTz(CC_GET(&row, C_INITIATED));
 		}
 		if (CC_ISNULL(&row, C_CALL) || call_precedes(&mine, &row))
-		{
-			static const int facts[] = {C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER,
-			C_RECEIVER_TYPE, C_MEDIA, C_INITIATED};
-
-			for (int i = 0; i < lengthof(facts); i++)
-				CC_SET(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
-			cc_update(cx->st, &row);
-		}
+			cc_update_merge(cx->st, &row, merge_call_facts, &mine);
 		else
 			return;				/* the row is taken from another message */
 	}

@@ -17,7 +17,10 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
 #include "utils/datum.h"
@@ -300,7 +303,6 @@ cc_rel(CcStore *st, CcRelId id)
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
-	r->tid_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	CurrentResourceOwner = saved_owner;
 	MemoryContextSwitchTo(old);
@@ -473,24 +475,30 @@ cc_row_init(CcRow *row, CcRel *r)
 	ItemPointerSetInvalid(&row->tid);
 }
 
-/* A copy of the row the scan is on. */
+/* A copy of the row in a slot. */
 void
-cc_row_from_scan(CcRow *row, CcScan *s)
+cc_row_from_slot(CcRow *row, TupleTableSlot *slot)
 {
-	TupleTableSlot *slot = s->r->scan_slot;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 
-	cc_row_init(row, s->r);
 	slot_getallattrs(slot);
 	for (int a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 
 		row->nulls[a] = slot->tts_isnull[a];
-		if (!row->nulls[a])
-			row->values[a] = datumCopy(slot->tts_values[a], att->attbyval, att->attlen);
+		row->values[a] = row->nulls[a] ? (Datum) 0 :
+			datumCopy(slot->tts_values[a], att->attbyval, att->attlen);
 	}
 	row->tid = slot->tts_tid;
+}
+
+/* A copy of the row the scan is on. */
+void
+cc_row_from_scan(CcRow *row, CcScan *s)
+{
+	cc_row_init(row, s->r);
+	cc_row_from_slot(row, s->r->scan_slot);
 }
 
 /* The first row matching keys (see cc_scan_begin), into row. */
@@ -506,6 +514,32 @@ cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys, int order_col, Scan
 		cc_row_from_scan(row, &s);
 	cc_scan_end(&s);
 	return found;
+}
+
+/*
+ * Copies of every row matching keys, collected before any of them is
+ * written (an update must not meet its own new index entry).
+ */
+int
+cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys)
+{
+	CcScan		s;
+	int			n = 0;
+	int			cap = 4;
+
+	*rows = palloc(sizeof(CcRow) * cap);
+	cc_scan_begin(&s, r, nkeys, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&s))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			*rows = repalloc(*rows, sizeof(CcRow) * cap);
+		}
+		cc_row_from_scan(&(*rows)[n++], &s);
+	}
+	cc_scan_end(&s);
+	return n;
 }
 
 static TupleTableSlot *
@@ -536,16 +570,94 @@ cc_insert(CcStore *st, CcRow *row)
 	CommandCounterIncrement();
 }
 
-/* Replaces the row fetched (or inserted) earlier with its current values. */
+/*
+ * Updates the row unless another transaction updated it since it was read:
+ * then the row is read again (its latest version, once that transaction
+ * has committed) and false returned.  The same steps as an UPDATE of one
+ * row: BEFORE and AFTER row triggers, generated columns, constraints, index
+ * entries when the update is not HOT.
+ */
+static bool
+try_update(CcStore *st, CcRow *row)
+{
+	ResultRelInfo *rri = row->r->rri;
+	Relation	rel = rri->ri_RelationDesc;
+	EState	   *estate = st->estate;
+	TupleTableSlot *slot = row_slot(row);
+	ItemPointerData tid = row->tid;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	result;
+	List	   *recheck = NIL;
+
+	Assert(ItemPointerIsValid(&tid));
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
+		!ExecBRUpdateTriggers(estate, &st->epq, rri, &tid, NULL, slot, NULL))
+		return true;			/* a trigger skipped it */
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, estate);
+
+	estate->es_output_cid = GetCurrentCommandId(true);
+	result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot,
+								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+			row->tid = tmfd.ctid;
+			if (!table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
+				elog(ERROR, "cometchat_webhooks: the new version of a row of %s is not visible",
+					 RelationGetRelationName(rel));
+			cc_row_from_slot(row, row->r->scan_slot);
+			ExecClearTuple(row->r->scan_slot);
+			return false;
+		default:
+			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of %s",
+				 (int) result, RelationGetRelationName(rel));
+	}
+	if (rri->ri_NumIndices > 0 && update_indexes)
+		recheck = ExecInsertIndexTuples(rri, slot, estate, true, false, NULL, NIL);
+	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
+	list_free(recheck);
+	row->tid = slot->tts_tid;
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * Replaces the row fetched (or inserted) earlier with its current values.
+ * A row that another transaction updated since it was read is an error:
+ * every writer of the row holds the lock of its id.
+ */
 void
 cc_update(CcStore *st, CcRow *row)
 {
-	TupleTableSlot *slot = row_slot(row);
+	if (!try_update(st, row))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("cometchat_webhooks: a row of %s was updated concurrently",
+						RelationGetRelationName(row->r->rel))));
+}
 
-	Assert(ItemPointerIsValid(&row->tid));
-	row->r->tid_slot->tts_tid = row->tid;
-	st->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationUpdate(row->r->rri, st->estate, &st->epq, row->r->tid_slot, slot);
-	row->tid = slot->tts_tid;
-	CommandCounterIncrement();
+/*
+ * Applies merge to the row and writes it, as long as merge changes it; when
+ * another transaction updated the row meanwhile, merges again into its new
+ * version (what an UPDATE does in READ COMMITTED).  For rows written by
+ * events that hold the locks of different ids (a calls row: its session
+ * id's events and its conversation's).
+ */
+void
+cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg)
+{
+	while (merge(row, arg))
+	{
+		if (try_update(st, row))
+			return;
+		CHECK_FOR_INTERRUPTS();
+	}
 }

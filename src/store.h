@@ -62,7 +62,6 @@ typedef struct CcRel
 	ResultRelInfo *rri;
 	int			att[CC_MAX_COLS];	/* CcCol -> 0-based attribute index */
 	TupleTableSlot *scan_slot;	/* the tuple an index scan is on */
-	TupleTableSlot *tid_slot;	/* carries the TID of the row to update */
 	TupleTableSlot *new_slot;	/* the values written */
 	/* Comparison functions of scan keys, by index, index column, strategy. */
 	RegProcedure procs[CC_CACHED_INDEXES][CC_CACHED_COLUMNS][BTMaxStrategyNumber + 1];
@@ -116,10 +115,16 @@ extern Datum cc_scan_get(CcScan *s, int col, bool *isnull);
 
 extern void cc_row_init(CcRow *row, CcRel *r);
 extern void cc_row_from_scan(CcRow *row, CcScan *s);
+extern void cc_row_from_slot(CcRow *row, TupleTableSlot *slot);
 extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 					 int order_col, ScanDirection dir);
+extern int	cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys);
 extern void cc_insert(CcStore *st, CcRow *row);
 extern void cc_update(CcStore *st, CcRow *row);
+
+/* Changes the row; false when it leaves the row as it is. */
+typedef bool (*CcMergeFn) (CcRow *row, void *arg);
+extern void cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg);
 
 #define CC_GET(row, col)		((row)->values[(row)->r->att[col]])
 #define CC_ISNULL(row, col)	((row)->nulls[(row)->r->att[col]])
