@@ -28,6 +28,11 @@
  * transaction-level advisory lock on a hash bucket of (app_id, id); an event
  * that needs both takes them in bucket order, so single-event transactions
  * never deadlock.  Buckets keep a bulk load to at most CC_LOCK_BUCKETS locks.
+ * Every table's rows are written under one id's lock, except a calls row:
+ * its session id's events count on it and set its times, its
+ * conversation's outcome events set its outcome.  Those writes go through
+ * cc_update_merge, which merges again into the row's new version when the
+ * other writer got there first.
  *
  * Lookups are index scans and writes single-row inserts and updates, made
  * directly (store.c): no SQL statement is planned or started per event.  A
