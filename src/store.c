@@ -227,6 +227,7 @@ cc_store_begin(Oid namespace)
 		MemoryContextSwitchTo(old);
 	}
 	store->estate->es_snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : InvalidSnapshot;
+	store->snapshot = RegisterSnapshot(GetLatestSnapshot());
 	store->in_use = true;
 	return store;
 }
@@ -236,6 +237,8 @@ void
 cc_store_end(CcStore *st)
 {
 	ResetPerTupleExprContext(st->estate);
+	UnregisterSnapshot(st->snapshot);
+	st->snapshot = NULL;
 	st->estate->es_snapshot = InvalidSnapshot;
 	st->in_use = false;
 }
@@ -299,6 +302,7 @@ cc_rel(CcStore *st, CcRelId id)
 					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
 							def->cols[c], RelationGetRelationName(r->rel))));
 
+	r->store = st;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
@@ -434,7 +438,7 @@ cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 
 	s->r = r;
 	s->dir = dir;
-	s->scan = index_beginscan(r->rel, index, SnapshotSelf, n, 0);
+	s->scan = index_beginscan(r->rel, index, r->store->snapshot, n, 0);
 	index_rescan(s->scan, skeys, n, NULL, 0);
 }
 
@@ -555,9 +559,19 @@ row_slot(CcRow *row)
 }
 
 /*
- * Inserts the row.  Every write is followed by a command counter increment,
- * as SPI does after a statement, so that the next write of this event may
- * update what this one wrote.
+ * After every write, a command counter increment, as SPI does after a
+ * statement, so that the next write of this event may update what this one
+ * wrote, and the event's snapshot moves past it.
+ */
+static void
+written(CcStore *st)
+{
+	CommandCounterIncrement();
+	st->snapshot->curcid = GetCurrentCommandId(false);
+}
+
+/*
+ * Inserts the row.
  */
 void
 cc_insert(CcStore *st, CcRow *row)
@@ -567,7 +581,7 @@ cc_insert(CcStore *st, CcRow *row)
 	st->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(row->r->rri, st->estate, slot);
 	row->tid = slot->tts_tid;
-	CommandCounterIncrement();
+	written(st);
 }
 
 /*
@@ -631,7 +645,7 @@ try_update(CcStore *st, CcRow *row)
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;
-	CommandCounterIncrement();
+	written(st);
 	return true;
 }
 

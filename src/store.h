@@ -10,9 +10,12 @@
  * replication uses): stored generated columns, constraints, every index and
  * any row triggers are handled as in an INSERT or UPDATE statement.
  *
- * Reads see every committed row and this transaction's own writes
- * (SnapshotSelf): the caller holds the advisory lock of the ids it reads
- * and writes, so no other writer of those rows is in progress.
+ * Reads use one MVCC snapshot per event, taken after the event's advisory
+ * locks (so it sees what the previous holder of a lock committed) and moved
+ * past each of the event's own writes.  The caller holds the lock of the ids
+ * it reads and writes; the one row written under two locks (a calls row) is
+ * written with cc_update_merge, which merges into a version committed
+ * meanwhile.
  */
 #ifndef COMETCHAT_STORE_H
 #define COMETCHAT_STORE_H
@@ -56,8 +59,11 @@ typedef enum CcCol
 #define CC_CACHED_INDEXES 8
 #define CC_CACHED_COLUMNS 4
 
+struct CcStore;
+
 typedef struct CcRel
 {
+	struct CcStore *store;
 	Relation	rel;
 	ResultRelInfo *rri;
 	int			att[CC_MAX_COLS];	/* CcCol -> 0-based attribute index */
@@ -75,6 +81,7 @@ typedef struct CcStore
 	CcRel		rels[CC_NUM_RELS];
 	bool		opened[CC_NUM_RELS];
 	bool		in_use;			/* an event is being applied */
+	Snapshot	snapshot;		/* the event's (registered) */
 	bool		broken;			/* an error left it half done */
 } CcStore;
 
