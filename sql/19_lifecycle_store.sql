@@ -95,8 +95,32 @@ BEGIN
 END $$;
 CREATE TRIGGER echo BEFORE INSERT ON cometchat.participants
   FOR EACH ROW EXECUTE FUNCTION pg_temp.echo();
+-- (terse: the context names this backend's pg_temp schema)
+\set VERBOSITY terse
 SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R4', 'Eli', 1700038801));
+\set VERBOSITY default
 DROP TRIGGER echo ON cometchat.participants;
 SELECT pg_temp.feed(pg_temp.joined('meeting_participant_joined', 'R4', 'Eli', 1700038801));
 SELECT session_id, name FROM cometchat.participants;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 4. Under REPEATABLE READ and SERIALIZABLE the lifecycle reads still see
+--    what other transactions committed before the event took its locks
+--    (each event reads through a snapshot of its own), and the rows are
+--    those of a READ COMMITTED ingest.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT pg_temp.feed(pg_temp.initiated('101', 'a_user_b', 'a', 'b', 1700038800, 'S1'),
+                    pg_temp.started('call_started', 'S1', 1700038805),
+                    pg_temp.joined('call_participant_joined', 'S1', 'A', 1700038806),
+                    pg_temp.outcome('busy', '102', 'a_user_b', 'b', 'a', 1700038810));
+COMMIT;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.feed(pg_temp.joined('call_participant_joined', 'S1', 'B', 1700038807),
+                    pg_temp.ended('call_ended', 'S1', 1700038805, 1700038900));
+COMMIT;
+SELECT session_id, call_id, status, outcome, participant_count FROM cometchat.calls;
+SELECT session_id, participant_count, peak_participants FROM cometchat.sessions;
 SELECT * FROM cometchat.verify();
