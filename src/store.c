@@ -79,12 +79,13 @@ store_close(void)
 	{
 		if (!store->opened[i])
 			continue;
-		ExecCloseIndices(store->rels[i].rri);
+		/* An error in cc_rel may have left the table open without its indexes. */
+		if (store->rels[i].rri)
+			ExecCloseIndices(store->rels[i].rri);
 		table_close(store->rels[i].rel, NoLock);
 	}
 	if (!store->broken)
 	{
-		EvalPlanQualEnd(&store->epq);
 		ExecResetTupleTable(store->estate->es_tupleTable, false);
 		FreeExecutorState(store->estate);
 	}
@@ -133,13 +134,17 @@ store_xact_callback(XactEvent event, void *arg)
 /*
  * An error inside an event leaves scans and slots half done: the store is
  * dropped without touching them (their buffer pins belong to the aborting
- * subtransaction), its tables closed.
+ * subtransaction), its tables closed.  Only when the aborting subtransaction
+ * is the event's own or an outer one: one that began inside the event (a
+ * user's trigger on a lifecycle table with an exception block) leaves the
+ * event running, and its store with it.
  */
 static void
 store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && store && store->in_use)
+	if (event == SUBXACT_EVENT_ABORT_SUB && store && store->in_use &&
+		mySubid <= store->event_subxact)
 	{
 		store->broken = true;
 		store_close();
@@ -223,11 +228,11 @@ cc_store_begin(Oid namespace)
 			rtable = lappend(rtable, rte);
 		}
 		ExecInitRangeTable(store->estate, rtable);
-		EvalPlanQualInit(&store->epq, store->estate, NULL, NIL, -1);
 		MemoryContextSwitchTo(old);
 	}
-	store->estate->es_snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : InvalidSnapshot;
 	store->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	store->estate->es_snapshot = store->snapshot;
+	store->event_subxact = GetCurrentSubTransactionId();
 	store->in_use = true;
 	return store;
 }
@@ -308,6 +313,12 @@ cc_rel(CcStore *st, CcRelId id)
 	ExecOpenIndices(r->rri, false);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+	/* The slots row triggers use, made now, under the same owner. */
+	if (r->rri->ri_TrigDesc)
+	{
+		(void) ExecGetTriggerOldSlot(st->estate, r->rri);
+		(void) ExecGetTriggerNewSlot(st->estate, r->rri);
+	}
 	CurrentResourceOwner = saved_owner;
 	MemoryContextSwitchTo(old);
 	return r;
@@ -608,7 +619,7 @@ try_update(CcStore *st, CcRow *row)
 	Assert(ItemPointerIsValid(&tid));
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
-		!ExecBRUpdateTriggers(estate, &st->epq, rri, &tid, NULL, slot, NULL))
+		!ExecBRUpdateTriggers(estate, NULL, rri, &tid, NULL, slot, NULL))
 		return true;			/* a trigger skipped it */
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
 		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);

@@ -77,11 +77,11 @@ typedef struct CcStore
 {
 	Oid			namespace;
 	EState	   *estate;
-	EPQState	epq;
 	CcRel		rels[CC_NUM_RELS];
 	bool		opened[CC_NUM_RELS];
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */
+	SubTransactionId event_subxact; /* the subtransaction the event runs in */
 	bool		broken;			/* an error left it half done */
 } CcStore;
 
