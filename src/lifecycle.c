@@ -173,11 +173,14 @@ merge_sourced(CcRow *row, int col, int src_col, Datum v, bool isnull, Datum src,
 {
 	bool		changed = false;
 
+	int			c;
+
 	if (src_null)
 		return false;
-	if (CC_ISNULL(row, src_col) || compare(row->r, src_col, src, CC_GET(row, src_col)) > 0)
+	c = CC_ISNULL(row, src_col) ? 1 : compare(row->r, src_col, src, CC_GET(row, src_col));
+	if (c > 0)
 		changed = set_col(row, col, v, isnull);
-	else if (compare(row->r, src_col, src, CC_GET(row, src_col)) == 0)
+	else if (c == 0)
 		changed = GREATEST(row, col, v, isnull);
 	return GREATEST(row, src_col, src, false) || changed;
 }
@@ -710,6 +713,30 @@ merge_call_times(CcRow *call, void *arg)
 		GREATEST(call, C_ENDED, t->ended, !t->is_end);
 }
 
+typedef struct CcAdopt
+{
+	int			time_col;
+	int			inst_col;
+	TimestampTz from;			/* the new instance's start */
+	bool		first;			/* it is the first instance */
+	bool		has_next;
+	TimestampTz next;			/* the next instance's start */
+} CcAdopt;
+
+/* A row in the new instance's time range, not in it yet. */
+static bool
+adoptable(CcScan *s, void *arg)
+{
+	CcAdopt    *a = arg;
+	bool		isnull;
+	TimestampTz t = DatumGetTimestampTz(cc_scan_get(s, a->time_col, &isnull));
+	Datum		inst = cc_scan_get(s, a->inst_col, &isnull);
+
+	if (!(t >= a->from || a->first) || (a->has_next && t >= a->next))
+		return false;
+	return isnull || DatumGetTimestampTz(inst) != a->from;
+}
+
 /*
  * The participants (recordings) of the session id in the time range of the
  * instance starting at started, up to the next instance's start (all before
@@ -719,42 +746,17 @@ merge_call_times(CcRow *call, void *arg)
 static int
 adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
 {
-	CcRel	   *r = cc_rel(cx->st, id);
-	int			app_col = id == CC_PARTICIPANTS ? P_APP : R_APP;
-	int			session_col = id == CC_PARTICIPANTS ? P_SESSION : R_SESSION;
-	int			inst_col = id == CC_PARTICIPANTS ? P_INSTANCE : R_INSTANCE;
-	int			time_col = id == CC_PARTICIPANTS ? P_JOINED : R_STARTED;
-	CcKey		k[2] = {EQ(app_col, cx->app), EQ(session_col, cx->session)};
-	TimestampTz from = DatumGetTimestampTz(started);
-	CcScan		sc;
-	CcRow	   *rows = NULL;
-	int			n = 0;
-	int			cap = 0;
-
-	/* Collected first: an update must not meet its own new index entry. */
-	cc_scan_begin(&sc, r, 2, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
-	{
-		bool		isnull;
-		TimestampTz t = DatumGetTimestampTz(cc_scan_get(&sc, time_col, &isnull));
-		Datum		inst = cc_scan_get(&sc, inst_col, &isnull);
-
-		if (!(t >= from || first) || (has_next && t >= DatumGetTimestampTz(next)))
-			continue;
-		if (!isnull && DatumGetTimestampTz(inst) == from)
-			continue;
-		if (n == cap)
-		{
-			cap = cap ? cap * 2 : 16;
-			rows = rows ? repalloc(rows, sizeof(CcRow) * cap) : palloc(sizeof(CcRow) * cap);
-		}
-		cc_row_from_scan(&rows[n++], &sc);
-	}
-	cc_scan_end(&sc);
+	bool		p = id == CC_PARTICIPANTS;
+	CcAdopt		a = {p ? P_JOINED : R_STARTED, p ? P_INSTANCE : R_INSTANCE,
+		DatumGetTimestampTz(started), first, has_next,
+	has_next ? DatumGetTimestampTz(next) : 0};
+	CcKey		k[2] = {EQ(p ? P_APP : R_APP, cx->app), EQ(p ? P_SESSION : R_SESSION, cx->session)};
+	CcRow	   *rows;
+	int			n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, adoptable, &a);
 
 	for (int i = 0; i < n; i++)
 	{
-		CC_SET(&rows[i], inst_col, started, false);
+		CC_SET(&rows[i], a.inst_col, started, false);
 		cc_update(cx->st, &rows[i]);
 	}
 	return n;
@@ -943,7 +945,7 @@ linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
 {
 	CcKey		k[2] = {EQ(O_LINKED, call_id), EQ(O_APP, cx->app)};
 
-	return cc_fetch_all(rows, cc_rel(cx->st, CC_OUTCOMES), 2, k);
+	return cc_fetch_all(rows, cc_rel(cx->st, CC_OUTCOMES), 2, k, -1, NULL, NULL);
 }
 
 /* The rows of calls with this message id (linked to a session or not). */
@@ -952,7 +954,7 @@ calls_by_id(CcContext *cx, Datum call_id, CcRow **rows)
 {
 	CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
 
-	return cc_fetch_all(rows, cc_rel(cx->st, CC_CALLS), 2, k);
+	return cc_fetch_all(rows, cc_rel(cx->st, CC_CALLS), 2, k, -1, NULL, NULL);
 }
 
 /* The call's outcome is this outcome row (NULL: none). */
@@ -1062,6 +1064,27 @@ link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 	return compare(o, O_LINKED, a, b) < 0;
 }
 
+typedef struct CcRelink
+{
+	CcContext  *cx;
+	TimestampTz initiated;
+	Datum		call_id;
+} CcRelink;
+
+/* An outcome linked to no call, or to a call that this one follows. */
+static bool
+relinkable(CcScan *s, void *arg)
+{
+	CcRelink   *l = arg;
+	bool		isnull;
+	Datum		old = cc_scan_get(s, O_LINKED, &isnull);
+	TimestampTz old_at = 0;
+
+	return isnull ||
+		(call_initiated_at(l->cx, old, &old_at) &&
+		 link_precedes(s->r, old_at, old, l->initiated, l->call_id));
+}
+
 /*
  * The outcomes in the window of a call that now wins them move to it: those
  * linked to no call, or to a call that precedes it.  Their old calls and this
@@ -1070,54 +1093,26 @@ link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 static void
 relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_id)
 {
-	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	TimestampTz t = DatumGetTimestampTz(initiated);
 	CcKey		k[4] = {EQ(O_CONVERSATION, conversation), EQ(O_APP, cx->app),
 		{O_SENT, BTGreaterEqualStrategyNumber, initiated},
 	{O_SENT, BTLessEqualStrategyNumber, TimestampTzGetDatum(t + outcome_window())}};
-	CcScan		sc;
-	CcRow	   *moved = NULL;
-	Datum	   *old_calls = NULL;
-	bool	   *old_null = NULL;
-	int			n = 0;
-	int			cap = 0;
+	CcRelink	l = {cx, t, call_id};
+	CcRow	   *moved;
+	int			n = cc_fetch_all(&moved, cc_rel(cx->st, CC_OUTCOMES), 4, k, O_SENT,
+								 relinkable, &l);
 
-	cc_scan_begin(&sc, o, 4, k, O_SENT, ForwardScanDirection);
-	while (cc_scan_next(&sc))
-	{
-		bool		isnull;
-		Datum		old = cc_scan_get(&sc, O_LINKED, &isnull);
-
-		if (!isnull)
-		{
-			TimestampTz old_at = 0;
-
-			if (!call_initiated_at(cx, old, &old_at) ||
-				!link_precedes(o, old_at, old, t, call_id))
-				continue;
-		}
-		if (n == cap)
-		{
-			cap = cap ? cap * 2 : 4;
-			moved = moved ? repalloc(moved, sizeof(CcRow) * cap) : palloc(sizeof(CcRow) * cap);
-			old_calls = old_calls ? repalloc(old_calls, sizeof(Datum) * cap) : palloc(sizeof(Datum) * cap);
-			old_null = old_null ? repalloc(old_null, sizeof(bool) * cap) : palloc(sizeof(bool) * cap);
-		}
-		cc_row_from_scan(&moved[n], &sc);
-		old_null[n] = CC_ISNULL(&moved[n], O_LINKED);
-		old_calls[n] = CC_GET(&moved[n], O_LINKED);
-		n++;
-	}
-	cc_scan_end(&sc);
-
+	/* Each old call takes its outcome again once this one moved away. */
 	for (int i = 0; i < n; i++)
 	{
+		bool		had_call = !CC_ISNULL(&moved[i], O_LINKED);
+		Datum		old = CC_GET(&moved[i], O_LINKED);
+
 		CC_SET(&moved[i], O_LINKED, call_id, false);
 		cc_update(cx->st, &moved[i]);
+		if (had_call)
+			recompute_call_outcome(cx, old);
 	}
-	for (int i = 0; i < n; i++)
-		if (!old_null[i])
-			recompute_call_outcome(cx, old_calls[i]);
 	if (n > 0)
 		recompute_call_outcome(cx, call_id);
 }

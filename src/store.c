@@ -532,20 +532,24 @@ cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys, int order_col, Scan
 }
 
 /*
- * Copies of every row matching keys, collected before any of them is
- * written (an update must not meet its own new index entry).
+ * Copies of the rows matching keys (see cc_scan_begin) that keep accepts
+ * (every row when keep is NULL), collected before any of them is written:
+ * an update must not meet its own new index entry.
  */
 int
-cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys)
+cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys, int order_col,
+			 CcKeepFn keep, void *arg)
 {
 	CcScan		s;
 	int			n = 0;
 	int			cap = 4;
 
 	*rows = palloc(sizeof(CcRow) * cap);
-	cc_scan_begin(&s, r, nkeys, keys, -1, ForwardScanDirection);
+	cc_scan_begin(&s, r, nkeys, keys, order_col, ForwardScanDirection);
 	while (cc_scan_next(&s))
 	{
+		if (keep && !keep(&s, arg))
+			continue;
 		if (n == cap)
 		{
 			cap *= 2;

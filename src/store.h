@@ -125,7 +125,10 @@ extern void cc_row_from_scan(CcRow *row, CcScan *s);
 extern void cc_row_from_slot(CcRow *row, TupleTableSlot *slot);
 extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 					 int order_col, ScanDirection dir);
-extern int	cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys);
+/* Whether the row a scan is on is wanted. */
+typedef bool (*CcKeepFn) (CcScan *s, void *arg);
+extern int	cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys, int order_col,
+						 CcKeepFn keep, void *arg);
 extern void cc_insert(CcStore *st, CcRow *row);
 extern void cc_update(CcStore *st, CcRow *row);
 
