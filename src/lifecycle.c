@@ -505,6 +505,22 @@ set_text(CcRow *row, int col, const CcValue *v)
 		CC_SET(row, col, PointerGetDatum(cc_value_text(v)), false);
 }
 
+/* Merges what an event tells of an interval (mine) into its row. */
+static bool
+merge_interval(CcRow *row, CcRow *mine)
+{
+	static const int greatest[] = {P_PLATFORM, P_SDK, P_SDK_VERSION};
+	bool		changed;
+
+	changed = merge_sourced(row, P_LEFT, P_LEFT_FROM, CC_GET(mine, P_LEFT), CC_ISNULL(mine, P_LEFT),
+							CC_GET(mine, P_LEFT_FROM), CC_ISNULL(mine, P_LEFT_FROM));
+	changed |= merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO), CC_ISNULL(mine, P_AUDIO),
+							 CC_GET(mine, P_AUDIO_FROM), CC_ISNULL(mine, P_AUDIO_FROM));
+	for (int i = 0; i < lengthof(greatest); i++)
+		changed |= GREATEST(row, greatest[i], CC_GET(mine, greatest[i]), CC_ISNULL(mine, greatest[i]));
+	return changed;
+}
+
 /*
  * One join interval: find its instance, merge the interval, and when the
  * interval is new and its name is new to the instance (to the session id),
@@ -517,19 +533,41 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
 	Datum		joined = ts(iv->joined_at);
-	Datum		left = iv->has_left ? ts(iv->left_at) : (Datum) 0;
 	Datum		source = enum_value(p, P_LEFT_FROM, iv->source);
-	Datum		audio = BoolGetDatum(iv->audio_only);
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
 	CcRow		srow;			/* the instance's row */
 	bool		has_instance = instance_at(cx, joined, &instance, &ended, &srow);
 	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
 	CcScan		sc;
+	CcRow		mine;			/* the interval as this event tells it */
 	CcRow		row;
 	bool		found = false;
 	bool		new_in_instance = true;
 	bool		new_in_session = true;
+
+	cc_row_init(&mine, p);
+	CC_SET(&mine, P_APP, cx->app, false);
+	CC_SET(&mine, P_SESSION, cx->session, false);
+	CC_SET(&mine, P_INSTANCE, instance, !has_instance);
+	CC_SET(&mine, P_NAME, name, false);
+	CC_SET(&mine, P_JOINED, joined, false);
+	if (iv->has_left)
+	{
+		CC_SET(&mine, P_LEFT, ts(iv->left_at), false);
+		CC_SET(&mine, P_LEFT_FROM, source, false);
+	}
+	if (iv->has_audio)
+	{
+		CC_SET(&mine, P_AUDIO, BoolGetDatum(iv->audio_only), false);
+		CC_SET(&mine, P_AUDIO_FROM, source, false);
+	}
+	if (ev->spec->shape == SHAPE_JOIN)
+	{
+		set_text(&mine, P_PLATFORM, &ev->v[SLOT_PLATFORM]);
+		set_text(&mine, P_SDK, &ev->v[SLOT_SDK]);
+		set_text(&mine, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
+	}
 
 	/* The name's intervals: this one, if known, and whether there are others. */
 	cc_scan_begin(&sc, p, 3, k, -1, ForwardScanDirection);
@@ -553,51 +591,12 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 
 	if (found)
 	{
-		bool		changed = false;
-
-		changed |= merge_sourced(&row, P_LEFT, P_LEFT_FROM, left, !iv->has_left, source, !iv->has_left);
-		changed |= merge_sourced(&row, P_AUDIO, P_AUDIO_FROM, audio, !iv->has_audio, source, !iv->has_audio);
-		if (ev->spec->shape == SHAPE_JOIN)
-		{
-			const CcValue *pf = &ev->v[SLOT_PLATFORM];
-			const CcValue *sdk = &ev->v[SLOT_SDK];
-			const CcValue *ver = &ev->v[SLOT_SDK_VERSION];
-
-			if (pf->present)
-				changed |= GREATEST(&row, P_PLATFORM, PointerGetDatum(cc_value_text(pf)), false);
-			if (sdk->present)
-				changed |= GREATEST(&row, P_SDK, PointerGetDatum(cc_value_text(sdk)), false);
-			if (ver->present)
-				changed |= GREATEST(&row, P_SDK_VERSION, PointerGetDatum(cc_value_text(ver)), false);
-		}
-		if (changed)
+		if (merge_interval(&row, &mine))
 			cc_update(cx->st, &row);
 	}
 	else
 	{
-		cc_row_init(&row, p);
-		CC_SET(&row, P_APP, cx->app, false);
-		CC_SET(&row, P_SESSION, cx->session, false);
-		CC_SET(&row, P_INSTANCE, instance, !has_instance);
-		CC_SET(&row, P_NAME, name, false);
-		CC_SET(&row, P_JOINED, joined, false);
-		if (iv->has_left)
-		{
-			CC_SET(&row, P_LEFT, left, false);
-			CC_SET(&row, P_LEFT_FROM, source, false);
-		}
-		if (iv->has_audio)
-		{
-			CC_SET(&row, P_AUDIO, audio, false);
-			CC_SET(&row, P_AUDIO_FROM, source, false);
-		}
-		if (ev->spec->shape == SHAPE_JOIN)
-		{
-			set_text(&row, P_PLATFORM, &ev->v[SLOT_PLATFORM]);
-			set_text(&row, P_SDK, &ev->v[SLOT_SDK]);
-			set_text(&row, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
-		}
-		cc_insert(cx->st, &row);
+		cc_insert(cx->st, &mine);
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
@@ -656,6 +655,7 @@ apply_recording(CcContext *cx)
 	bool		no_date = !ev->v[SLOT_RECORDING_DATE].present;
 	Datum		date = DateADTGetDatum((DateADT) ev->v[SLOT_RECORDING_DATE].num);
 	CcKey		k[3] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session), EQ(R_STARTED, started)};
+	CcRow		mine;			/* the recording as this event tells it */
 	CcRow		row;
 
 	/* make_interval(secs => duration::float8) */
@@ -669,25 +669,28 @@ apply_recording(CcContext *cx)
 									   Int32GetDatum(0), secs);
 	}
 
+	cc_row_init(&mine, r);
+	CC_SET(&mine, R_APP, cx->app, false);
+	CC_SET(&mine, R_SESSION, cx->session, false);
+	CC_SET(&mine, R_INSTANCE, instance, !has_instance);
+	CC_SET(&mine, R_STARTED, started, false);
+	CC_SET(&mine, R_DURATION, duration, no_duration);
+	CC_SET(&mine, R_URL, url, false);
+	CC_SET(&mine, R_DATE, date, no_date);
+
 	if (cc_fetch(&row, r, 3, k, -1, ForwardScanDirection))
 	{
-		bool		changed = GREATEST(&row, R_DURATION, duration, no_duration);
+		/* The same recording again: each fact merges by GREATEST. */
+		static const int facts[] = {R_DURATION, R_URL, R_DATE};
+		bool		changed = false;
 
-		changed |= GREATEST(&row, R_URL, url, false);
-		changed |= GREATEST(&row, R_DATE, date, no_date);
+		for (int i = 0; i < lengthof(facts); i++)
+			changed |= GREATEST(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
 		if (changed)
 			cc_update(cx->st, &row);
 		return;
 	}
-	cc_row_init(&row, r);
-	CC_SET(&row, R_APP, cx->app, false);
-	CC_SET(&row, R_SESSION, cx->session, false);
-	CC_SET(&row, R_INSTANCE, instance, !has_instance);
-	CC_SET(&row, R_STARTED, started, false);
-	CC_SET(&row, R_DURATION, duration, no_duration);
-	CC_SET(&row, R_URL, url, false);
-	CC_SET(&row, R_DATE, date, no_date);
-	cc_insert(cx->st, &row);
+	cc_insert(cx->st, &mine);
 	if (has_instance)
 		count_one(cx, &srow, true, S_RCOUNT);
 }
