@@ -621,15 +621,28 @@ CREATE FUNCTION bench.verdict(ok boolean, wrong boolean) RETURNS text
     LANGUAGE sql IMMUTABLE
 AS $$ SELECT CASE WHEN wrong THEN 'WRONG' WHEN ok IS NULL THEN 'n/a' WHEN ok THEN 'PASS' ELSE 'MISS' END $$;
 
+-- A row of scenario 2 (bulk): a variant against its plain baseline, with
+-- the 0.25x target, or for information only.
+CREATE FUNCTION bench.bulk_row(ord numeric, label text, variant text, baseline text, is_target boolean)
+RETURNS TABLE (o numeric, scenario text, events bigint, ext text, plain text, ratio float8,
+               target text, measured text, result text)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT ord, label, bench.median_events(2, variant),
+           bench.lt(t) || bench.fmt_rate(e), bench.fmt_rate(p), e / p,
+           CASE WHEN is_target THEN '>= 0.25x baseline' ELSE '(info)' END,
+           bench.lt(t) || to_char(e / p, 'FM990.000') || 'x baseline'
+               || CASE WHEN t THEN ' (TIMEOUT)' ELSE '' END,
+           CASE WHEN is_target THEN bench.verdict(NOT t AND e / p >= 0.25, bench.wrong(2, variant, baseline))
+                WHEN bench.wrong(2, variant, baseline) THEN 'WRONG' ELSE '-' END
+    FROM (SELECT bench.median_rate(2, variant) AS e, bench.median_rate(2, baseline) AS p,
+                 bench.timed_out(2, variant) AS t) x
+$$;
+
 CREATE VIEW bench.summary AS
 WITH r AS (
     SELECT bench.median_rate(1, 'insert') AS s1_insert, bench.median_rate(1, 'ingest') AS s1_ingest,
            bench.median_rate(1, 'plain') AS s1_plain,
-           bench.median_rate(2, 'insert') AS s2_insert, bench.median_rate(2, 'plain-insert') AS s2_plain_insert,
-           bench.median_rate(2, 'copy') AS s2_copy, bench.median_rate(2, 'plain-copy') AS s2_plain_copy,
-           bench.median_rate(2, 'insert-fresh') AS s2_fresh,
-           bench.timed_out(2, 'insert') AS s2_insert_to, bench.timed_out(2, 'copy') AS s2_copy_to,
-           bench.timed_out(2, 'insert-fresh') AS s2_fresh_to,
            bench.median_rate(3, 'meeting') AS s3_meeting, bench.median_rate(3, 'plain-meeting') AS s3_plain_meeting,
            bench.median_rate(3, 'pairs') AS s3_pairs, bench.median_rate(3, 'plain-pairs') AS s3_plain_pairs,
            bench.median_rate(4, 'new') AS s4_new, bench.median_rate(4, 'plain-new') AS s4_plain_new,
@@ -657,37 +670,14 @@ WITH r AS (
            bench.verdict(s1_ingest / s1_plain >= 0.5, bench.wrong(1, 'ingest', 'plain'))
     FROM r
     UNION ALL
-    SELECT 3, '2 bulk INSERT ... SELECT (1 statement)', bench.median_events(2, 'insert'),
-           bench.lt(s2_insert_to) || bench.fmt_rate(s2_insert), bench.fmt_rate(s2_plain_insert),
-           s2_insert / s2_plain_insert,
-           '>= 0.25x baseline',
-           bench.lt(s2_insert_to) || to_char(s2_insert / s2_plain_insert, 'FM990.000') || 'x baseline'
-               || CASE WHEN s2_insert_to THEN ' (TIMEOUT)' ELSE '' END,
-           bench.verdict(NOT s2_insert_to AND s2_insert / s2_plain_insert >= 0.25,
-                         bench.wrong(2, 'insert', 'plain-insert'))
-    FROM r
+    SELECT * FROM bench.bulk_row(3, '2 bulk INSERT ... SELECT (1 statement)', 'insert', 'plain-insert', true)
     UNION ALL
-    SELECT 4, '2 bulk COPY FROM file', bench.median_events(2, 'copy'),
-           bench.lt(s2_copy_to) || bench.fmt_rate(s2_copy), bench.fmt_rate(s2_plain_copy),
-           s2_copy / s2_plain_copy,
-           '>= 0.25x baseline',
-           bench.lt(s2_copy_to) || to_char(s2_copy / s2_plain_copy, 'FM990.000') || 'x baseline'
-               || CASE WHEN s2_copy_to THEN ' (TIMEOUT)' ELSE '' END,
-           bench.verdict(NOT s2_copy_to AND s2_copy / s2_plain_copy >= 0.25,
-                         bench.wrong(2, 'copy', 'plain-copy'))
-    FROM r
+    SELECT * FROM bench.bulk_row(4, '2 bulk COPY FROM file', 'copy', 'plain-copy', true)
     UNION ALL
     -- For information: the same statement when the emptied tables were not
-    -- vacuumed, so the planner takes them for never vacuumed (10 pages), not
-    -- for empty, when it makes the trigger's generic plans.
-    SELECT 4.5, '2 bulk INSERT, tables not vacuumed (info)', bench.median_events(2, 'insert-fresh'),
-           bench.lt(s2_fresh_to) || bench.fmt_rate(s2_fresh), bench.fmt_rate(s2_plain_insert),
-           s2_fresh / s2_plain_insert,
-           '(info)',
-           bench.lt(s2_fresh_to) || to_char(s2_fresh / s2_plain_insert, 'FM990.000') || 'x baseline'
-               || CASE WHEN s2_fresh_to THEN ' (TIMEOUT)' ELSE '' END,
-           CASE WHEN bench.wrong(2, 'insert-fresh', 'plain-insert') THEN 'WRONG' ELSE '-' END
-    FROM r
+    -- vacuumed first.
+    SELECT * FROM bench.bulk_row(4.5, '2 bulk INSERT, tables not vacuumed (info)', 'insert-fresh',
+                                 'plain-insert', false)
     UNION ALL
     SELECT 5, '3 two-person calls (reference)', bench.median_events(3, 'pairs'),
            bench.fmt_rate(s3_pairs), bench.fmt_rate(s3_plain_pairs), s3_pairs / s3_plain_pairs,
