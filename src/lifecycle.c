@@ -91,11 +91,25 @@ outcome_window(void)
 	return (int64) cc_outcome_window * USECS_PER_SEC;
 }
 
+/* The value of an enum column with this label, looked up once per transaction. */
 static Datum
 enum_value(CcRel *r, int col, const char *label)
 {
-	return DirectFunctionCall2(enum_in, CStringGetDatum(label),
-							   ObjectIdGetDatum(cc_col_type(r, col)));
+	CcStore    *st = r->store;
+	Oid			type = cc_col_type(r, col);
+	Datum		value;
+
+	for (int i = 0; i < st->nenums; i++)
+		if (st->enums[i].type == type && strcmp(st->enums[i].label, label) == 0)
+			return ObjectIdGetDatum(st->enums[i].value);
+	value = DirectFunctionCall2(enum_in, CStringGetDatum(label), ObjectIdGetDatum(type));
+	if (st->nenums < lengthof(st->enums) && strlen(label) < sizeof(st->enums[0].label))
+	{
+		st->enums[st->nenums].type = type;
+		strcpy(st->enums[st->nenums].label, label);
+		st->enums[st->nenums++].value = DatumGetObjectId(value);
+	}
+	return value;
 }
 
 static int32

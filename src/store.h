@@ -82,6 +82,14 @@ typedef struct CcStore
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */
 	SubTransactionId event_subxact; /* the subtransaction the event runs in */
+	/* Enum labels the lifecycle writes, with their values (lifecycle.c). */
+	struct
+	{
+		Oid			type;
+		char		label[NAMEDATALEN];
+		Oid			value;
+	}			enums[16];
+	int			nenums;
 	bool		broken;			/* an error left it half done */
 } CcStore;
 
