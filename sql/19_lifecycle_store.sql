@@ -124,3 +124,22 @@ COMMIT;
 SELECT session_id, call_id, status, outcome, participant_count FROM cometchat.calls;
 SELECT session_id, participant_count, peak_participants FROM cometchat.sessions;
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 5. The generation expressions of calls.status and calls.duration are
+--    planned once per session (the events above did it); a change to the
+--    table drops them.  After DROP EXPRESSION, duration is a plain column
+--    the ending event leaves NULL; the old expression would have set it.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+BEGIN;
+SELECT pg_temp.feed(pg_temp.initiated('201', 'a_user_b', 'a', 'b', 1700038800, 'S5'),
+                    pg_temp.started('call_started', 'S5', 1700038805));
+ALTER TABLE cometchat.calls ALTER COLUMN duration DROP EXPRESSION;
+SELECT pg_temp.feed(pg_temp.ended('call_ended', 'S5', 1700038805, 1700038900));
+SELECT session_id, status, ended_at, duration FROM cometchat.calls;
+ROLLBACK;
+SELECT pg_temp.feed(pg_temp.initiated('201', 'a_user_b', 'a', 'b', 1700038800, 'S5'),
+                    pg_temp.started('call_started', 'S5', 1700038805),
+                    pg_temp.ended('call_ended', 'S5', 1700038805, 1700038900));
+SELECT session_id, status, ended_at, duration FROM cometchat.calls;

@@ -22,7 +22,9 @@
 #include "executor/nodeModifyTable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "tcop/utility.h"
@@ -67,6 +69,22 @@ static const CcTableDef tables[CC_NUM_RELS] = {
  */
 static CcStore *store = NULL;
 static bool store_stale = false;
+
+/*
+ * The planned expressions of the tables' stored generated columns, kept for
+ * the session: reading and planning them (what ExecInitStoredGenerated does)
+ * cost a single-row transaction as much as its index lookups.  Dropped when
+ * the table's relcache entry is invalidated (ALTER TABLE ... changes them).
+ */
+typedef struct CcGenExprs
+{
+	Oid			relid;			/* InvalidOid: not known */
+	int			natts;
+	Expr	  **exprs;			/* by 0-based attribute index; NULL if not generated */
+	MemoryContext cxt;			/* holds exprs */
+} CcGenExprs;
+
+static CcGenExprs gen_exprs[CC_NUM_RELS];
 
 static void
 store_close(void)
@@ -154,6 +172,9 @@ store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 store_relcache_callback(Datum arg, Oid relid)
 {
+	for (int i = 0; i < CC_NUM_RELS; i++)
+		if (!OidIsValid(relid) || gen_exprs[i].relid == relid)
+			gen_exprs[i].relid = InvalidOid;
 	if (store == NULL)
 		return;
 	if (!OidIsValid(relid))
@@ -248,6 +269,61 @@ cc_store_end(CcStore *st)
 	st->in_use = false;
 }
 
+/*
+ * Sets up the table's stored generated columns for inserts and updates, as
+ * ExecInitStoredGenerated would (every generated column is computed on
+ * update: ours depend on the columns written), from the planned
+ * expressions kept for the session.
+ */
+static void
+init_generated(CcRel *r, CcRelId id)
+{
+	ResultRelInfo *rri = r->rri;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	CcGenExprs *g = &gen_exprs[id];
+
+	if (!(desc->constr && desc->constr->has_generated_stored))
+		return;
+	if (g->relid != RelationGetRelid(r->rel) || g->natts != desc->natts)
+	{
+		MemoryContext old;
+
+		if (g->cxt == NULL)
+			g->cxt = AllocSetContextCreate(CacheMemoryContext, "cometchat generated columns",
+										   ALLOCSET_SMALL_SIZES);
+		g->relid = InvalidOid;
+		MemoryContextReset(g->cxt);
+		old = MemoryContextSwitchTo(g->cxt);
+		g->exprs = palloc0(sizeof(Expr *) * desc->natts);
+		for (int a = 0; a < desc->natts; a++)
+		{
+			Node	   *expr;
+
+			if (TupleDescAttr(desc, a)->attgenerated != ATTRIBUTE_GENERATED_STORED)
+				continue;
+			expr = build_column_default(r->rel, a + 1);
+			if (expr == NULL)
+				elog(ERROR, "cometchat_webhooks: no generation expression for column %d of %s",
+					 a + 1, RelationGetRelationName(r->rel));
+			g->exprs[a] = expression_planner((Expr *) expr);
+		}
+		MemoryContextSwitchTo(old);
+		g->natts = desc->natts;
+		g->relid = RelationGetRelid(r->rel);
+	}
+
+	rri->ri_GeneratedExprs = palloc0(sizeof(ExprState *) * desc->natts);
+	rri->ri_NumGeneratedNeeded = 0;
+	for (int a = 0; a < desc->natts; a++)
+	{
+		if (g->exprs[a] == NULL)
+			continue;
+		/* A copy: the session's trees may go with an invalidation while this runs. */
+		rri->ri_GeneratedExprs[a] = ExecInitExpr(copyObject(g->exprs[a]), NULL);
+		rri->ri_NumGeneratedNeeded++;
+	}
+}
+
 /* The table, opened for writing on first use. */
 CcRel *
 cc_rel(CcStore *st, CcRelId id)
@@ -311,6 +387,7 @@ cc_rel(CcStore *st, CcRelId id)
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
+	init_generated(r, id);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	/* The slots row triggers use, made now, under the same owner. */
