@@ -179,8 +179,26 @@ extern bytea *cc_key_digest(const char *key, int len);
 extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);
 
+/* Running as a table's owner, under a search path of pg_catalog alone. */
+typedef struct CcOwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} CcOwnerContext;
+
+extern void cc_enter_owner_context(Oid owner, CcOwnerContext *cx);
+extern void cc_leave_owner_context(CcOwnerContext *cx);
+
 /* lifecycle.c */
 extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
+extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
+extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
+
+/* batch.c */
+extern void cc_batch_init(void);
+extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
+extern void cc_batch_apply(void);
+extern void cc_batch_apply_all(void);
 
 /* guc.c */
 typedef enum CcOnInvalid

@@ -25,6 +25,7 @@ void
 _PG_init(void)
 {
 	cc_store_init();
+	cc_batch_init();
 	DefineCustomEnumVariable("cometchat.on_invalid",
 							 "What happens to a webhook payload that fails validation.",
 							 "quarantine stores it in cometchat.rejected with its problems and skips "

@@ -257,24 +257,18 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
  * stand in for what they name.  Both are undone on error by (sub)transaction
  * abort; CcOwnerContext undoes them on success.
  */
-typedef struct CcOwnerContext
-{
-	Oid			save_userid;
-	int			save_sec_context;
-} CcOwnerContext;
-
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
 
-static void
-enter_owner_context(Oid owner, CcOwnerContext *cx)
+void
+cc_enter_owner_context(Oid owner, CcOwnerContext *cx)
 {
 	GetUserIdAndSecContext(&cx->save_userid, &cx->save_sec_context);
 	SetUserIdAndSecContext(owner, cx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	PushOverrideSearchPath(&pinned_search_path);
 }
 
-static void
-leave_owner_context(CcOwnerContext *cx)
+void
+cc_leave_owner_context(CcOwnerContext *cx)
 {
 	PopOverrideSearchPath();
 	SetUserIdAndSecContext(cx->save_userid, cx->save_sec_context);
@@ -351,7 +345,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	enter_owner_context(quarantine_owner(), &owner);
+	cc_enter_owner_context(quarantine_owner(), &owner);
 	if (reject_plan == NULL)
 	{
 		Oid			types[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
@@ -365,7 +359,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "could not store a rejected payload");
-	leave_owner_context(&owner);
+	cc_leave_owner_context(&owner);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return id;
@@ -643,13 +637,8 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
-	{
-		CcOwnerContext owner;
-
-		enter_owner_context(rel->rd_rel->relowner, &owner);
-		cc_lifecycle_apply(&ev, rel->rd_rel->relnamespace);
-		leave_owner_context(&owner);
-	}
+	/* Applied to the lifecycle tables at the end of the statement (batch.c). */
+	cc_batch_add(&ev, rel->rd_rel->relnamespace, rel->rd_rel->relowner);
 
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	nulls = palloc(sizeof(bool) * tupdesc->natts);

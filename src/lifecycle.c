@@ -64,6 +64,36 @@ PG_FUNCTION_INFO_V1(cc_replay);
 #define CC_LOCK_LIFECYCLE	0xCC02
 #define CC_LOCK_BUCKETS		1024
 
+/*
+ * Writes that wait for the end of a group of events (cc_lifecycle_apply_many):
+ * counts to add to a sessions or calls row, and instances whose
+ * peak_participants is to be recomputed.  A meeting's joins then write its
+ * instance's and its call's counts once, not once per join.  Rows are named
+ * by their keys, copied into the group's memory.
+ */
+typedef struct CcPendingCount
+{
+	CcRelId		rel;			/* CC_SESSIONS or CC_CALLS */
+	int			col;			/* S_PCOUNT, S_RCOUNT or C_PCOUNT */
+	Datum		app;
+	Datum		session;
+	Datum		started;		/* sessions: the instance */
+	int32		delta;
+} CcPendingCount;
+
+typedef struct CcPending
+{
+	MemoryContext cxt;
+	CcPendingCount *counts;
+	int			ncounts;
+	int			counts_cap;
+	Datum	   *peaks;			/* instances (of the group's session id) */
+	Datum	   *peak_apps;
+	Datum	   *peak_sessions;
+	int			npeaks;
+	int			peaks_cap;
+} CcPending;
+
 typedef struct CcContext
 {
 	CcEvent    *ev;
@@ -74,6 +104,7 @@ typedef struct CcContext
 	bool		call_known;
 	bool		call_found;
 	CcRow		call;
+	CcPending  *pending;
 } CcContext;
 
 #define EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
@@ -216,6 +247,25 @@ lock_bucket(const CcValue *app, const CcValue *id)
 
 	h = hash_combine(h, hash_bytes((const unsigned char *) id->str, id->len));
 	return h % CC_LOCK_BUCKETS;
+}
+
+/*
+ * The id an event is grouped by in a batch (batch.c), and its lock bucket:
+ * the conversation of a call message (call_initiated and the outcomes), the
+ * session id of every other event.
+ */
+uint32
+cc_lifecycle_group(const CcEvent *ev, const CcValue **id)
+{
+	static const CcValue none = {0};
+
+	*id = ev->v[SLOT_SESSION].present ? &ev->v[SLOT_SESSION] : &ev->v[SLOT_CONVERSATION];
+	if (!(*id)->present)
+	{
+		*id = &none;
+		return 0;
+	}
+	return lock_bucket(&ev->v[SLOT_APP], *id);
 }
 
 /* Takes the locks of up to two ids of this app, in bucket order. */
@@ -392,21 +442,55 @@ fetch_call(CcContext *cx)
 	return cx->call_found ? &cx->call : NULL;
 }
 
-static bool
-merge_count_one(CcRow *row, void *arg)
+/* The pending count of this row's column, made if need be. */
+static CcPendingCount *
+pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datum started)
 {
-	int			col = *(int *) arg;
+	CcPendingCount *pc;
+	MemoryContext old;
 
-	CC_SET(row, col, Int32GetDatum(DatumGetInt32(CC_GET(row, col)) + 1), false);
-	return true;
+	for (int i = 0; i < p->ncounts; i++)
+	{
+		pc = &p->counts[i];
+		if (pc->rel == rel && pc->col == col && texts_equal(pc->session, session) &&
+			texts_equal(pc->app, app) &&
+			(rel != CC_SESSIONS || DatumGetTimestampTz(pc->started) == DatumGetTimestampTz(started)))
+			return pc;
+	}
+	old = MemoryContextSwitchTo(p->cxt);
+	if (p->ncounts == p->counts_cap)
+	{
+		p->counts_cap = p->counts_cap ? p->counts_cap * 2 : 8;
+		p->counts = p->counts ? repalloc(p->counts, sizeof(CcPendingCount) * p->counts_cap)
+			: palloc(sizeof(CcPendingCount) * p->counts_cap);
+	}
+	pc = &p->counts[p->ncounts++];
+	pc->rel = rel;
+	pc->col = col;
+	pc->app = datumCopy(app, false, -1);
+	pc->session = datumCopy(session, false, -1);
+	pc->started = started;
+	pc->delta = 0;
+	MemoryContextSwitchTo(old);
+	return pc;
 }
 
-/* Adds one to a count column of a row, when the row exists. */
+/*
+ * Adds one to a count column of a row, when the row exists: at the end of
+ * the group (flush_pending).  Whatever writes the row meanwhile writes the
+ * count it read; the additions go to the latest version.
+ */
 static void
 count_one(CcContext *cx, CcRow *row, bool found, int col)
 {
-	if (found)
-		cc_update_merge(cx->st, row, merge_count_one, &col);
+	if (!found)
+		return;
+	if (row->r == cc_rel(cx->st, CC_SESSIONS))
+		pending_count(cx->pending, CC_SESSIONS, col, CC_GET(row, S_APP), CC_GET(row, S_SESSION),
+					  CC_GET(row, S_STARTED))->delta++;
+	else
+		pending_count(cx->pending, CC_CALLS, col, CC_GET(row, C_APP), CC_GET(row, C_SESSION),
+					  (Datum) 0)->delta++;
 }
 
 static void
@@ -414,6 +498,9 @@ recount(CcContext *cx, Datum instance)
 {
 	CcRow		row;
 
+	/* Counted from the rows, which include what the pending additions count. */
+	pending_count(cx->pending, CC_SESSIONS, S_PCOUNT, cx->app, cx->session, instance)->delta = 0;
+	pending_count(cx->pending, CC_SESSIONS, S_RCOUNT, cx->app, cx->session, instance)->delta = 0;
 	if (!fetch_session(cx, instance, &row))
 		return;
 	if (set_col(&row, S_PCOUNT, Int32GetDatum(count_names(cx, &instance)), false) |
@@ -444,7 +531,7 @@ edge_cmp(const void *a, const void *b)
  * session, and a leave sorts before a join at the same instant.
  */
 static void
-recompute_peak(CcContext *cx, Datum instance)
+compute_peak(CcContext *cx, Datum instance)
 {
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
@@ -494,6 +581,93 @@ recompute_peak(CcContext *cx, Datum instance)
 	pfree(edges);
 	if (set_col(&row, S_PEAK, Int32GetDatum(peak), false))
 		cc_update(cx->st, &row);
+}
+
+/* The instance's peak is recomputed at the end of the group (flush_pending). */
+static void
+recompute_peak(CcContext *cx, Datum instance)
+{
+	CcPending  *p = cx->pending;
+	MemoryContext old;
+
+	for (int i = 0; i < p->npeaks; i++)
+		if (DatumGetTimestampTz(p->peaks[i]) == DatumGetTimestampTz(instance) &&
+			texts_equal(p->peak_sessions[i], cx->session) && texts_equal(p->peak_apps[i], cx->app))
+			return;
+	old = MemoryContextSwitchTo(p->cxt);
+	if (p->npeaks == p->peaks_cap)
+	{
+		p->peaks_cap = p->peaks_cap ? p->peaks_cap * 2 : 4;
+		p->peaks = p->peaks ? repalloc(p->peaks, sizeof(Datum) * p->peaks_cap)
+			: palloc(sizeof(Datum) * p->peaks_cap);
+		p->peak_apps = p->peak_apps ? repalloc(p->peak_apps, sizeof(Datum) * p->peaks_cap)
+			: palloc(sizeof(Datum) * p->peaks_cap);
+		p->peak_sessions = p->peak_sessions ? repalloc(p->peak_sessions, sizeof(Datum) * p->peaks_cap)
+			: palloc(sizeof(Datum) * p->peaks_cap);
+	}
+	p->peaks[p->npeaks] = instance;
+	p->peak_apps[p->npeaks] = datumCopy(cx->app, false, -1);
+	p->peak_sessions[p->npeaks++] = datumCopy(cx->session, false, -1);
+	MemoryContextSwitchTo(old);
+}
+
+static bool
+merge_add(CcRow *row, void *arg)
+{
+	CcPendingCount *pc = arg;
+
+	CC_SET(row, pc->col, Int32GetDatum(DatumGetInt32(CC_GET(row, pc->col)) + pc->delta), false);
+	return true;
+}
+
+/*
+ * The group's pending writes: each count added to its row's latest version
+ * (a calls row may have been written by another conversation's outcome
+ * meanwhile), then each peak computed from the intervals as they now are.
+ */
+static void
+flush_pending(CcPending *p, Oid namespace)
+{
+	CcContext	cx = {NULL};
+
+	if (p->ncounts == 0 && p->npeaks == 0)
+		return;
+	cx.pending = p;
+	cx.st = cc_store_begin(namespace);
+	for (int i = 0; i < p->ncounts; i++)
+	{
+		CcPendingCount *pc = &p->counts[i];
+		CcRow		row;
+		bool		found;
+
+		if (pc->delta == 0)
+			continue;
+		cx.app = pc->app;
+		cx.session = pc->session;
+		if (pc->rel == CC_SESSIONS)
+			found = fetch_session(&cx, pc->started, &row);
+		else
+		{
+			CcRow	   *call = fetch_call(&cx);
+
+			found = call != NULL;
+			if (found)
+				row = *call;
+			cx.call_known = false;
+		}
+		if (!found)
+			elog(ERROR, "cometchat_webhooks: a %s row to count on is gone",
+				 pc->rel == CC_SESSIONS ? "sessions" : "calls");
+		cc_update_merge(cx.st, &row, merge_add, pc);
+	}
+	for (int i = 0; i < p->npeaks; i++)
+	{
+		cx.app = p->peak_apps[i];
+		cx.session = p->peak_sessions[i];
+		compute_peak(&cx, p->peaks[i]);
+	}
+	cc_store_end(cx.st);
+	p->ncounts = p->npeaks = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1288,18 +1462,16 @@ ensure_call(CcContext *cx)
 
 /* ---------------------------------------------------------------------- */
 
-/*
- * Applies one accepted event to the lifecycle tables of the given schema
- * (the ledger's).
- */
-void
-cc_lifecycle_apply(CcEvent *ev, Oid namespace)
+/* One event, its count additions and peaks left in pending. */
+static void
+apply_event(CcEvent *ev, Oid namespace, CcPending *pending)
 {
 	CcContext	cx = {ev};
 	CcKind		kind = ev->spec->kind;
 
 	if (kind == CC_UNKNOWN)
 		return;
+	cx.pending = pending;
 
 	cx.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
 	if (ev->v[SLOT_SESSION].present)
@@ -1339,6 +1511,42 @@ cc_lifecycle_apply(CcEvent *ev, Oid namespace)
 			break;
 	}
 	cc_store_end(cx.st);
+}
+
+/*
+ * Applies accepted events to the lifecycle tables of the given schema (the
+ * ledger's).  Events given together share their id (cc_lifecycle_group),
+ * so what they add to one row's counts, and the peaks they change, are
+ * written once, after the last of them.
+ */
+void
+cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
+{
+	MemoryContext group = AllocSetContextCreate(CurrentMemoryContext, "cometchat lifecycle group",
+												ALLOCSET_SMALL_SIZES);
+	MemoryContext per_event = AllocSetContextCreate(group, "cometchat lifecycle event",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	CcPending	pending = {group};
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(per_event);
+		apply_event(evs[i], namespace, &pending);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_event);
+	}
+	old = MemoryContextSwitchTo(per_event);
+	flush_pending(&pending, namespace);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(group);
+}
+
+void
+cc_lifecycle_apply(CcEvent *ev, Oid namespace)
+{
+	cc_lifecycle_apply_many(&ev, 1, namespace);
 }
 
 /*

@@ -9,6 +9,7 @@
  * catalog (indexes led by app_id) and the 1.1 one (led by the id).
  */
 #include "store.h"
+#include "cometchat.h"
 
 #include "access/nbtree.h"
 #include "access/relscan.h"
@@ -135,6 +136,7 @@ store_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
+			cc_batch_apply_all();
 			if (store)
 				store_close();
 			break;
@@ -204,6 +206,8 @@ store_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
+	/* COPY's events (see batch.c). */
+	cc_batch_apply();
 }
 
 void

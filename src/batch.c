@@ -1,0 +1,326 @@
+/*
+ * batch.c
+ *		Accepted events wait for the end of their statement, then are applied
+ *		to the lifecycle tables together, grouped by the id they lock.
+ *
+ * The ingest trigger queues each accepted event (its analyzed values, not
+ * the payload); the queue is applied when the statement that filled it
+ * finishes (ExecutorFinish: INSERT, and cometchat.ingest() whose insert is a
+ * statement of its own; after a utility statement: COPY), every
+ * CC_BATCH_MAX events within a long statement, and at the latest before
+ * commit.  A batch is applied sorted by lock bucket and id, so the events of
+ * one session (of one conversation) run one after the other: they take
+ * their locks in one order and find the rows and index pages the previous
+ * event left.  The lifecycle rules give the same rows whatever order the
+ * events arrive in, so the order a batch is applied in changes nothing but
+ * speed; a single-row statement applies its one event as before.
+ *
+ * Within a statement the lifecycle tables show the state before it: a
+ * trigger on cometchat.events that reads them sees the statement's events
+ * only from its AFTER triggers on (they run after the batch).
+ *
+ * Subtransactions: an event belongs to the subtransaction that queued it.
+ * An aborted subtransaction's events leave the queue (their memory, in its
+ * CurTransactionContext, goes with it); a committed one's pass to its
+ * parent.  A flush applies the events of the current subtransaction only,
+ * which are always the last ones queued: events of an enclosing statement
+ * still running wait for it, so no write is made in a subtransaction that
+ * could be rolled back without the events that asked for it.
+ */
+#include "cometchat.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+/* Events a statement queues before they are applied, whatever it does. */
+#define CC_BATCH_MAX	16384
+
+typedef struct CcQueued
+{
+	CcEvent		ev;				/* strings point into this allocation */
+	Oid			namespace;		/* of the ledger: where the lifecycle tables are */
+	Oid			owner;			/* the ledger's owner, whose rights apply it */
+	SubTransactionId subid;
+	uint32		bucket;			/* of the id it locks first (lifecycle.c) */
+	const CcValue *id;			/* that id */
+	int64		seq;			/* arrival order */
+} CcQueued;
+
+static CcQueued **queue = NULL;	/* in TopTransactionContext */
+static int	nqueued = 0;
+static int	queue_cap = 0;
+static int64 next_seq = 0;
+static bool applying = false;
+
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+/* Bytes of the strings of an event. */
+static Size
+event_string_bytes(const CcEvent *ev)
+{
+	Size		n = 0;
+
+	for (int s = 0; s < CC_NUM_SLOTS; s++)
+		if (ev->v[s].present && ev->v[s].str)
+			n += ev->v[s].len + 1;
+	n += sizeof(CcOccupant) * ev->noccupants;
+	for (int i = 0; i < ev->noccupants; i++)
+		n += ev->occupants[i].name_len + 1;
+	return n;
+}
+
+static char *
+copy_string(char **at, const char *s, int len)
+{
+	char	   *copy = *at;
+
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	*at += len + 1;
+	return copy;
+}
+
+/*
+ * A copy of what lifecycle maintenance reads of an event (its values and
+ * occupants), in one allocation: not the payload, nor JSON containers.
+ */
+static CcQueued *
+copy_event(const CcEvent *ev)
+{
+	CcQueued   *q = palloc(MAXALIGN(sizeof(CcQueued)) + event_string_bytes(ev));
+	char	   *at = (char *) q + MAXALIGN(sizeof(CcQueued));
+
+	memset(q, 0, sizeof(CcQueued));
+	q->ev.spec = ev->spec;
+	if (ev->noccupants > 0)
+	{
+		/* First, while at is still aligned. */
+		q->ev.occupants = (CcOccupant *) at;
+		at += sizeof(CcOccupant) * ev->noccupants;
+		q->ev.noccupants = ev->noccupants;
+		for (int i = 0; i < ev->noccupants; i++)
+		{
+			q->ev.occupants[i] = ev->occupants[i];
+			q->ev.occupants[i].name = copy_string(&at, ev->occupants[i].name,
+												  ev->occupants[i].name_len);
+		}
+	}
+	for (int s = 0; s < CC_NUM_SLOTS; s++)
+	{
+		q->ev.v[s] = ev->v[s];
+		q->ev.v[s].container = NULL;
+		if (ev->v[s].present && ev->v[s].str)
+			q->ev.v[s].str = copy_string(&at, ev->v[s].str, ev->v[s].len);
+	}
+	return q;
+}
+
+/*
+ * Queues an accepted event of the ledger in namespace, owned by owner;
+ * applies the current subtransaction's events when there are CC_BATCH_MAX
+ * of them.
+ */
+void
+cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
+{
+	MemoryContext old;
+	CcQueued   *q;
+
+	if (applying)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
+				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
+	if (ev->spec->kind == CC_UNKNOWN)
+		return;
+
+	/* The event's memory goes with its subtransaction if that aborts. */
+	old = MemoryContextSwitchTo(CurTransactionContext);
+	q = copy_event(ev);
+	MemoryContextSwitchTo(old);
+	q->namespace = namespace;
+	q->owner = owner;
+	q->subid = GetCurrentSubTransactionId();
+	q->seq = next_seq++;
+	q->bucket = cc_lifecycle_group(&q->ev, &q->id);
+
+	if (nqueued == queue_cap)
+	{
+		int			cap = queue_cap ? queue_cap * 2 : 64;
+
+		queue = queue ? repalloc(queue, sizeof(CcQueued *) * cap)
+			: MemoryContextAlloc(TopTransactionContext, sizeof(CcQueued *) * cap);
+		queue_cap = cap;
+	}
+	queue[nqueued++] = q;
+
+	/* Subtransaction ids only grow along the queue: the last CC_BATCH_MAX are all this one's. */
+	if (nqueued >= CC_BATCH_MAX && queue[nqueued - CC_BATCH_MAX]->subid == q->subid)
+		cc_batch_apply();
+}
+
+static int
+value_cmp(const CcValue *a, const CcValue *b)
+{
+	int			c = memcmp(a->str, b->str, Min(a->len, b->len));
+
+	return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int
+queued_cmp(const void *pa, const void *pb)
+{
+	const CcQueued *a = *(CcQueued *const *) pa;
+	const CcQueued *b = *(CcQueued *const *) pb;
+	int			c;
+
+	if (a->namespace != b->namespace)
+		return a->namespace < b->namespace ? -1 : 1;
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
+	if ((c = value_cmp(&a->ev.v[SLOT_APP], &b->ev.v[SLOT_APP])) != 0)
+		return c;
+	if ((c = value_cmp(a->id, b->id)) != 0)
+		return c;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static bool
+same_group(const CcQueued *a, const CcQueued *b)
+{
+	return a->namespace == b->namespace && a->owner == b->owner &&
+		value_cmp(&a->ev.v[SLOT_APP], &b->ev.v[SLOT_APP]) == 0 && value_cmp(a->id, b->id) == 0;
+}
+
+/*
+ * Applies the events the current subtransaction queued (the last ones of
+ * the queue), grouped by the id they lock, each group as the ledger's owner.
+ */
+void
+cc_batch_apply(void)
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	int			first = nqueued;
+	int			n;
+	CcQueued  **batch;
+	CcEvent   **events;
+
+	if (applying)
+		return;
+	while (first > 0 && queue[first - 1]->subid == subid)
+		first--;
+	n = nqueued - first;
+	if (n == 0)
+		return;
+
+	/* The batch leaves the queue first: what it queues meanwhile is an error. */
+	batch = palloc(sizeof(CcQueued *) * n);
+	memcpy(batch, queue + first, sizeof(CcQueued *) * n);
+	nqueued = first;
+	if (n > 1)
+		qsort(batch, n, sizeof(CcQueued *), queued_cmp);
+	events = palloc(sizeof(CcEvent *) * n);
+	for (int i = 0; i < n; i++)
+		events[i] = &batch[i]->ev;
+
+	applying = true;
+	PG_TRY();
+	{
+		for (int i = 0, end; i < n; i = end)
+		{
+			CcOwnerContext owner;
+
+			for (end = i + 1; end < n && same_group(batch[i], batch[end]); end++)
+				;
+			cc_enter_owner_context(batch[i]->owner, &owner);
+			cc_lifecycle_apply_many(events + i, end - i, batch[i]->namespace);
+			cc_leave_owner_context(&owner);
+			for (int j = i; j < end; j++)
+				pfree(batch[j]);
+		}
+	}
+	PG_FINALLY();
+	{
+		applying = false;
+	}
+	PG_END_TRY();
+	pfree(events);
+	pfree(batch);
+}
+
+/* Before commit or prepare: what no statement end applied yet. */
+void
+cc_batch_apply_all(void)
+{
+	while (nqueued > 0 && !applying)
+	{
+		int			before = nqueued;
+
+		cc_batch_apply();
+		if (nqueued == before)
+			elog(ERROR, "cometchat_webhooks: events of an ended subtransaction were left queued");
+	}
+}
+
+static void
+batch_executor_finish(QueryDesc *queryDesc)
+{
+	/* The statement's own AFTER triggers see its events applied... */
+	cc_batch_apply();
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	/* ... and what they (or a data-modifying WITH finished now) ingested is applied too. */
+	cc_batch_apply();
+}
+
+static void
+batch_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* The memory went with the transaction. */
+			queue = NULL;
+			nqueued = queue_cap = 0;
+			applying = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
+	{
+		case SUBXACT_EVENT_ABORT_SUB:
+			while (nqueued > 0 && queue[nqueued - 1]->subid >= mySubid)
+				nqueued--;
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			for (int i = nqueued - 1; i >= 0 && queue[i]->subid >= mySubid; i--)
+				queue[i]->subid = parentSubid;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+cc_batch_init(void)
+{
+	RegisterXactCallback(batch_xact_callback, NULL);
+	RegisterSubXactCallback(batch_subxact_callback, NULL);
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = batch_executor_finish;
+}
