@@ -7,7 +7,7 @@
  * the payload); the queue is applied when the statement that filled it
  * finishes (ExecutorFinish: INSERT, and cometchat.ingest() whose insert is a
  * statement of its own; after a utility statement: COPY), every
- * CC_BATCH_MAX events within a long statement, and at the latest before
+ * cometchat.batch_size events within a long statement, and at the latest before
  * commit.  A batch is applied sorted by lock bucket and id, so the events of
  * one session (of one conversation) run one after the other: they take
  * their locks in one order and find the rows and index pages the previous
@@ -33,9 +33,6 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
-
-/* Events a statement queues before they are applied, whatever it does. */
-#define CC_BATCH_MAX	16384
 
 typedef struct CcQueued
 {
@@ -119,8 +116,8 @@ copy_event(const CcEvent *ev)
 
 /*
  * Queues an accepted event of the ledger in namespace, owned by owner;
- * applies the current subtransaction's events when there are CC_BATCH_MAX
- * of them.
+ * applies the current subtransaction's events when there are
+ * cometchat.batch_size of them.
  */
 void
 cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
@@ -156,8 +153,8 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	}
 	queue[nqueued++] = q;
 
-	/* Subtransaction ids only grow along the queue: the last CC_BATCH_MAX are all this one's. */
-	if (nqueued >= CC_BATCH_MAX && queue[nqueued - CC_BATCH_MAX]->subid == q->subid)
+	/* Subtransaction ids only grow along the queue: the last batch_size are all this one's. */
+	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
 		cc_batch_apply();
 }
 

@@ -209,5 +209,6 @@ typedef enum CcOnInvalid
 
 extern int	cc_on_invalid;
 extern int	cc_outcome_window;
+extern int	cc_batch_size;
 
 #endif							/* COMETCHAT_H */

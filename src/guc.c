@@ -12,6 +12,7 @@ PG_MODULE_MAGIC;
 
 int			cc_on_invalid = CC_ON_INVALID_QUARANTINE;
 int			cc_outcome_window = 300;
+int			cc_batch_size = 16384;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"quarantine", CC_ON_INVALID_QUARANTINE, false},
@@ -51,6 +52,23 @@ _PG_init(void)
 							86400,
 							PGC_SUSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/*
+	 * Each queued event takes about 1.5 kB of memory until it is applied; a
+	 * value of 1 applies every event as its row is inserted.
+	 */
+	DefineCustomIntVariable("cometchat.batch_size",
+							"How many accepted events one statement queues before applying them "
+							"to the lifecycle tables.",
+							"Events are applied at the end of their statement, grouped by session "
+							"id; a statement that accepts more applies them this many at a time.",
+							&cc_batch_size,
+							16384,
+							1,
+							1000000,
+							PGC_USERSET,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cometchat");

@@ -8,7 +8,11 @@
 -- deliveries (reversed, random, ends-first), empties every table of the
 -- extension, ingests again and checks that cometchat._lifecycle_rows() is
 -- exactly the first snapshot, that cometchat.verify() finds nothing and that
--- cometchat.rebuild() gives the same rows again.
+-- cometchat.rebuild() gives the same rows again.  Every order is ingested
+-- twice: in one statement, whose events are applied at its end grouped by
+-- session id (the default cometchat.batch_size), and with
+-- cometchat.batch_size = 1, each event applied as its row is inserted, in
+-- the order of the permutation.
 --
 -- Needs pgtap and cometchat_webhooks in the database, and the default
 -- cometchat.outcome_window (any value of 60 s or more gives the same result:
@@ -36,7 +40,7 @@ SET LOCAL client_min_messages = warning;
 \set n_calls 300
 \set n_meetings 120
 
-SELECT plan(48);
+SELECT plan(90);
 
 CREATE TEMP TABLE gen AS
 SELECT seq, payload FROM cc_gen.stream(:seed, :n_calls, :n_meetings);
@@ -247,13 +251,19 @@ SELECT bag_eq('SELECT table_name, row_data FROM cometchat._lifecycle_rows()',
 -- Other orders: the same rows
 ------------------------------------------------------------------------
 
-CREATE FUNCTION pg_temp.check_order(p int) RETURNS SETOF text
+CREATE FUNCTION pg_temp.check_order(p int, batch_size int DEFAULT NULL) RETURNS SETOF text
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    label text := (SELECT min(o.label) FROM perms o WHERE o.perm = p);
+    label text := (SELECT min(o.label) FROM perms o WHERE o.perm = p)
+                  || CASE WHEN batch_size IS NULL THEN '' ELSE ', batch_size ' || batch_size END;
+    saved text := current_setting('cometchat.batch_size');
 BEGIN
+    IF batch_size IS NOT NULL THEN
+        PERFORM set_config('cometchat.batch_size', batch_size::text, true);
+    END IF;
     PERFORM pg_temp.ingest(p);
+    PERFORM set_config('cometchat.batch_size', saved, true);
     RETURN NEXT results_eq('SELECT payload FROM cometchat.events ORDER BY id',
                            format('SELECT payload FROM pg_temp.expected_ledger(%s)', p),
                            label || ': the ledger has each distinct payload once, in this order');
@@ -277,6 +287,13 @@ SELECT * FROM pg_temp.check_order(3);
 SELECT * FROM pg_temp.check_order(4);
 SELECT * FROM pg_temp.check_order(5);
 SELECT * FROM pg_temp.check_order(6);
+SELECT * FROM pg_temp.check_order(0, 1);
+SELECT * FROM pg_temp.check_order(1, 1);
+SELECT * FROM pg_temp.check_order(2, 1);
+SELECT * FROM pg_temp.check_order(3, 1);
+SELECT * FROM pg_temp.check_order(4, 1);
+SELECT * FROM pg_temp.check_order(5, 1);
+SELECT * FROM pg_temp.check_order(6, 1);
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,137 @@
+-- Accepted events are applied to the lifecycle tables at the end of their
+-- statement (src/batch.c), grouped by session id, cometchat.batch_size at a
+-- time.  What a statement, a COPY, a rolled-back subtransaction and an
+-- AFTER trigger see of them; and the same rows whatever the batch size.
+\set ECHO none
+\i test/sql/lifecycle_prelude.sql
+\set ECHO all
+
+-- The events of two calls and a meeting, interleaved: used by 1 and 2.
+CREATE TEMP TABLE mixed (n int, payload jsonb);
+INSERT INTO mixed VALUES
+  (1, pg_temp.initiated('101', 'a_user_b', 'a', 'b', 1700038800, 'S1')),
+  (2, pg_temp.started('meeting_started', 'R1', 1700038800)),
+  (3, pg_temp.joined('meeting_participant_joined', 'R1', 'Ann', 1700038801)),
+  (4, pg_temp.started('call_started', 'S1', 1700038805)),
+  (5, pg_temp.joined('call_participant_joined', 'S1', 'A', 1700038806)),
+  (6, pg_temp.joined('meeting_participant_joined', 'R1', 'Bob', 1700038802)),
+  (7, pg_temp.joined('call_participant_joined', 'S1', 'B', 1700038807)),
+  (8, pg_temp.initiated('201', 'a_user_c', 'a', 'c', 1700038900, NULL)),
+  (9, pg_temp.left('meeting_participant_left', 'R1', 'Ann', 1700038801, 1700038850)),
+  (10, pg_temp.outcome('busy', '202', 'a_user_c', 'c', 'a', 1700038905)),
+  (11, pg_temp.ended('meeting_ended', 'R1', 1700038800, 1700038900)),
+  (12, pg_temp.ended('call_ended', 'S1', 1700038805, 1700038950)),
+  (13, pg_temp.joined('meeting_participant_joined', 'R1', 'Cid', 1700038803)),
+  (14, pg_temp.recording('R1', 1700038810, '60.5', 'https://r/1'));
+
+------------------------------------------------------------------------
+-- 1. One INSERT of all of them: applied together at its end.  The rows are
+--    those of one event at a time (batch_size 1), and of batches of 4
+--    (some applied while the statement still runs).
+------------------------------------------------------------------------
+BEGIN;
+INSERT INTO cometchat.events (payload) SELECT payload FROM mixed ORDER BY n;
+-- (inside the transaction: applied by the end of the statement, not of the transaction)
+CREATE TEMP TABLE whole AS SELECT table_name, row_data FROM cometchat._lifecycle_rows();
+COMMIT;
+SELECT session_id, status, outcome, participant_count FROM cometchat.calls ORDER BY call_id;
+SELECT session_id, ended_at, participant_count, peak_participants, recording_count FROM cometchat.sessions ORDER BY session_id;
+SELECT * FROM cometchat.verify();
+
+CALL pg_temp.reset();
+SET cometchat.batch_size = 1;
+INSERT INTO cometchat.events (payload) SELECT payload FROM mixed ORDER BY n;
+SELECT count(*) AS differences FROM
+  ((SELECT * FROM whole EXCEPT ALL SELECT table_name, row_data FROM cometchat._lifecycle_rows())
+   UNION ALL
+   (SELECT table_name, row_data FROM cometchat._lifecycle_rows() EXCEPT ALL SELECT * FROM whole)) d;
+
+CALL pg_temp.reset();
+SET cometchat.batch_size = 4;
+INSERT INTO cometchat.events (payload) SELECT payload FROM mixed ORDER BY n DESC;
+SELECT count(*) AS differences FROM
+  ((SELECT * FROM whole EXCEPT ALL SELECT table_name, row_data FROM cometchat._lifecycle_rows())
+   UNION ALL
+   (SELECT table_name, row_data FROM cometchat._lifecycle_rows() EXCEPT ALL SELECT * FROM whole)) d;
+RESET cometchat.batch_size;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 2. COPY: applied when the COPY ends (checked before the commit).
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE TEMP TABLE copied AS SELECT n, payload::text AS line FROM mixed;
+\copy (SELECT line FROM copied ORDER BY n) TO '/tmp/cometchat_batch_test.copy'
+BEGIN;
+\copy cometchat.events (payload) FROM '/tmp/cometchat_batch_test.copy'
+SELECT count(*) AS differences FROM
+  ((SELECT * FROM whole EXCEPT ALL SELECT table_name, row_data FROM cometchat._lifecycle_rows())
+   UNION ALL
+   (SELECT table_name, row_data FROM cometchat._lifecycle_rows() EXCEPT ALL SELECT * FROM whole)) d;
+COMMIT;
+\! rm -f /tmp/cometchat_batch_test.copy
+
+------------------------------------------------------------------------
+-- 3. Subtransactions.  (a) A statement that fails half way inside an
+--    exception block: the events it had queued are dropped with its rows.
+--    (b) Events an enclosing statement queued stay queued when a
+--    subtransaction of one of its rows fails, and are applied at its end.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+DO $$
+BEGIN
+  BEGIN
+    SET LOCAL cometchat.on_invalid = error;
+    INSERT INTO cometchat.events (payload)
+    VALUES (pg_temp.started('meeting_started', 'R9', 1700038800)),
+           (pg_temp.joined('meeting_participant_joined', 'R9', 'Dee', 1700038801)),
+           ('{"trigger": "meeting_started"}');
+  EXCEPTION WHEN others THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+  END;
+END $$;
+SELECT count(*) AS ledger_rows FROM cometchat.events;
+SELECT count(*) AS lifecycle_rows FROM cometchat._lifecycle_rows();
+-- The next statement applies only its own event.
+SELECT pg_temp.feed(pg_temp.started('meeting_started', 'R8', 1700038800));
+SELECT session_id, participant_count FROM cometchat.sessions;
+SELECT * FROM cometchat.verify();
+
+CALL pg_temp.reset();
+CREATE FUNCTION pg_temp.with_failed_ingest(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM cometchat.ingest(pg_temp.joined('meeting_participant_joined', 'R7', 'Zed', 1700038801));
+    RAISE EXCEPTION 'undo the ingest';
+  EXCEPTION WHEN raise_exception THEN
+    NULL;
+  END;
+  RETURN p;
+END $$;
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.with_failed_ingest(payload)
+FROM (VALUES (pg_temp.started('meeting_started', 'R7', 1700038800)),
+             (pg_temp.joined('meeting_participant_joined', 'R7', 'Ann', 1700038802)),
+             (pg_temp.joined('meeting_participant_joined', 'R7', 'Bob', 1700038803))) v(payload);
+SELECT session_id, participant_count FROM cometchat.sessions;
+SELECT name FROM cometchat.participants ORDER BY name;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 4. A statement's own AFTER ROW triggers on cometchat.events run after
+--    its events were applied: each sees all three joins.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE TEMP TABLE seen (event_id bigint, participants bigint);
+CREATE FUNCTION pg_temp.look() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO seen SELECT NEW.id, count(*) FROM cometchat.participants WHERE session_id = NEW.session_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER look AFTER INSERT ON cometchat.events FOR EACH ROW EXECUTE FUNCTION pg_temp.look();
+INSERT INTO cometchat.events (payload)
+VALUES (pg_temp.joined('meeting_participant_joined', 'R6', 'Ann', 1700038801)),
+       (pg_temp.joined('meeting_participant_joined', 'R6', 'Bob', 1700038802)),
+       (pg_temp.joined('meeting_participant_joined', 'R6', 'Cid', 1700038803));
+DROP TRIGGER look ON cometchat.events;
+SELECT participants FROM seen ORDER BY event_id;
