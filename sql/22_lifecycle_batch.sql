@@ -135,3 +135,28 @@ VALUES (pg_temp.joined('meeting_participant_joined', 'R6', 'Ann', 1700038801)),
        (pg_temp.joined('meeting_participant_joined', 'R6', 'Cid', 1700038803));
 DROP TRIGGER look ON cometchat.events;
 SELECT participants FROM seen ORDER BY event_id;
+
+------------------------------------------------------------------------
+-- 5. Queries that run inside the statement (a function called per row,
+--    the quarantine insert of an invalid payload) leave its events queued:
+--    each row's function sees none of the statement's joins, and all are
+--    applied at its end.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE TEMP TABLE notes (n serial, participants bigint);
+CREATE FUNCTION pg_temp.note(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO notes (participants) SELECT count(*) FROM cometchat.participants;
+  RETURN p;
+END $$;
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.note(payload)
+FROM (VALUES (1, pg_temp.joined('meeting_participant_joined', 'R5', 'Ann', 1700038801)),
+             (2, pg_temp.joined('meeting_participant_joined', 'R5', 'Bob', 1700038802)),
+             (3, '{"trigger": "meeting_started"}'),
+             (4, pg_temp.joined('meeting_participant_joined', 'R5', 'Cid', 1700038803))) v(i, payload)
+ORDER BY i;
+SELECT participants FROM notes ORDER BY n;
+SELECT count(*) AS participants FROM cometchat.participants;
+SELECT count(*) AS quarantined FROM cometchat.rejected WHERE payload = '{"trigger": "meeting_started"}';
+SELECT * FROM cometchat.verify();

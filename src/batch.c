@@ -7,8 +7,12 @@
  * the payload); the queue is applied when the statement that filled it
  * finishes (ExecutorFinish: INSERT, and cometchat.ingest() whose insert is a
  * statement of its own; after a utility statement: COPY), every
- * cometchat.batch_size events within a long statement, and at the latest before
- * commit.  A batch is applied sorted by lock bucket and id, so the events of
+ * cometchat.batch_size events within a long statement, and at the latest
+ * before commit.  A query that runs inside the statement (the quarantine's
+ * insert, a function called per row) finishes without applying the
+ * statement's events: each event records how many executor runs were under
+ * way when it was queued, and a query applies only what was queued during
+ * its own run.  A batch is applied sorted by lock bucket and id, so the events of
  * one session (of one conversation) run one after the other: they take
  * their locks in one order and find the rows and index pages the previous
  * event left.  The lifecycle rules give the same rows whatever order the
@@ -40,6 +44,7 @@ typedef struct CcQueued
 	Oid			namespace;		/* of the ledger: where the lifecycle tables are */
 	Oid			owner;			/* the ledger's owner, whose rights apply it */
 	SubTransactionId subid;
+	int			depth;			/* executor runs under way when it was queued */
 	uint32		bucket;			/* of the id it locks first (lifecycle.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
@@ -51,7 +56,18 @@ static int	queue_cap = 0;
 static int64 next_seq = 0;
 static bool applying = false;
 
+/*
+ * How many executor runs are under way.  A query that finishes applies the
+ * events queued during its run (at a greater depth), not those of the
+ * statement it runs inside: a quarantine insert, or a function called per
+ * row, leaves the enclosing INSERT's batch whole.
+ */
+static int	exec_depth = 0;
+
+static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+static void apply_queued(int above_depth);
 
 /* Bytes of the strings of an event. */
 static Size
@@ -140,6 +156,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	q->namespace = namespace;
 	q->owner = owner;
 	q->subid = GetCurrentSubTransactionId();
+	q->depth = exec_depth;
 	q->seq = next_seq++;
 	q->bucket = cc_lifecycle_group(&q->ev, &q->id);
 
@@ -155,7 +172,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 
 	/* Subtransaction ids only grow along the queue: the last batch_size are all this one's. */
 	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
-		cc_batch_apply();
+		apply_queued(-1);
 }
 
 static int
@@ -192,11 +209,12 @@ same_group(const CcQueued *a, const CcQueued *b)
 }
 
 /*
- * Applies the events the current subtransaction queued (the last ones of
- * the queue), grouped by the id they lock, each group as the ledger's owner.
+ * Applies the events the current subtransaction queued at a depth greater
+ * than above_depth (the last ones of the queue), grouped by the id they
+ * lock, each group as the ledger's owner.
  */
-void
-cc_batch_apply(void)
+static void
+apply_queued(int above_depth)
 {
 	SubTransactionId subid = GetCurrentSubTransactionId();
 	int			first = nqueued;
@@ -206,7 +224,7 @@ cc_batch_apply(void)
 
 	if (applying)
 		return;
-	while (first > 0 && queue[first - 1]->subid == subid)
+	while (first > 0 && queue[first - 1]->subid == subid && queue[first - 1]->depth > above_depth)
 		first--;
 	n = nqueued - first;
 	if (n == 0)
@@ -247,31 +265,66 @@ cc_batch_apply(void)
 	pfree(batch);
 }
 
+/* After a utility statement (COPY): the events it queued. */
+void
+cc_batch_apply_utility(void)
+{
+	apply_queued(exec_depth - 1);
+}
+
 /* Before commit or prepare: what no statement end applied yet. */
 void
 cc_batch_apply_all(void)
 {
-	while (nqueued > 0 && !applying)
+	if (nqueued > 0 && !applying)
 	{
-		int			before = nqueued;
-
-		cc_batch_apply();
-		if (nqueued == before)
+		apply_queued(-1);
+		if (nqueued > 0)
 			elog(ERROR, "cometchat_webhooks: events of an ended subtransaction were left queued");
 	}
+}
+
+static void
+batch_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+{
+	exec_depth++;
+	PG_TRY();
+	{
+		if (prev_executor_run)
+			prev_executor_run(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		exec_depth--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * A query finishing outside any executor run (a statement of its own)
+ * applies whatever its subtransaction queued: that includes events queued
+ * during a run this module did not see start, when the library was loaded
+ * by the first row's trigger.
+ */
+static void
+apply_finished(void)
+{
+	apply_queued(exec_depth > 0 ? exec_depth : -1);
 }
 
 static void
 batch_executor_finish(QueryDesc *queryDesc)
 {
 	/* The statement's own AFTER triggers see its events applied... */
-	cc_batch_apply();
+	apply_finished();
 	if (prev_executor_finish)
 		prev_executor_finish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
 	/* ... and what they (or a data-modifying WITH finished now) ingested is applied too. */
-	cc_batch_apply();
+	apply_finished();
 }
 
 static void
@@ -318,6 +371,8 @@ cc_batch_init(void)
 {
 	RegisterXactCallback(batch_xact_callback, NULL);
 	RegisterSubXactCallback(batch_subxact_callback, NULL);
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = batch_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = batch_executor_finish;
 }

@@ -197,7 +197,7 @@ extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
-extern void cc_batch_apply(void);
+extern void cc_batch_apply_utility(void);
 extern void cc_batch_apply_all(void);
 
 /* guc.c */

@@ -92,6 +92,13 @@ typedef struct CcPending
 	Datum	   *peak_sessions;
 	int			npeaks;
 	int			peaks_cap;
+	/* The instances of one session id, while the group changes none (instance_at). */
+	bool		instances_valid;
+	Datum		instances_app;
+	Datum		instances_session;
+	TimestampTz *starts;		/* ascending */
+	bool	   *ended;
+	int			ninstances;
 } CcPending;
 
 typedef struct CcContext
@@ -302,37 +309,86 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
 /* ---------------------------------------------------------------------- */
 
 /*
+ * Reads the instances of the session id (their starts and whether they have
+ * ended) for the rest of the group: only the group's own start and end
+ * events change them (apply_instance forgets them), as it holds the session
+ * id's lock.
+ */
+static void
+load_instances(CcContext *cx)
+{
+	CcPending  *p = cx->pending;
+	CcKey		k[2] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session)};
+	CcScan		sc;
+	int			cap = 4;
+	MemoryContext old = MemoryContextSwitchTo(p->cxt);
+
+	if (p->starts)
+	{
+		pfree(p->starts);
+		pfree(p->ended);
+		pfree(DatumGetPointer(p->instances_app));
+		pfree(DatumGetPointer(p->instances_session));
+	}
+	p->starts = palloc(sizeof(TimestampTz) * cap);
+	p->ended = palloc(sizeof(bool) * cap);
+	p->ninstances = 0;
+	p->instances_app = datumCopy(cx->app, false, -1);
+	p->instances_session = datumCopy(cx->session, false, -1);
+	MemoryContextSwitchTo(old);
+
+	cc_scan_begin(&sc, cc_rel(cx->st, CC_SESSIONS), 2, k, S_STARTED, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		bool		isnull;
+
+		if (p->ninstances == cap)
+		{
+			cap *= 2;
+			p->starts = repalloc(p->starts, sizeof(TimestampTz) * cap);
+			p->ended = repalloc(p->ended, sizeof(bool) * cap);
+		}
+		p->starts[p->ninstances] = DatumGetTimestampTz(cc_scan_get(&sc, S_STARTED, &isnull));
+		(void) cc_scan_get(&sc, S_ENDED, &isnull);
+		p->ended[p->ninstances++] = !isnull;
+	}
+	cc_scan_end(&sc);
+	p->instances_valid = true;
+}
+
+/*
  * The instance a time belongs to: the latest started_at at or before it;
  * failing that, the first.
  */
 static bool
-instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended, CcRow *row)
+instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 {
-	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
-	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
-	{S_STARTED, BTLessEqualStrategyNumber, t}};
-	CcScan		sc;
-	bool		found;
-	bool		isnull;
+	CcPending  *p = cx->pending;
+	TimestampTz at = DatumGetTimestampTz(t);
+	int			lo = 0;
+	int			hi;
 
-	cc_scan_begin(&sc, s, 3, k, S_STARTED, BackwardScanDirection);
-	found = cc_scan_next(&sc);
-	if (!found)
+	if (!p->instances_valid || !texts_equal(p->instances_session, cx->session) ||
+		!texts_equal(p->instances_app, cx->app))
+		load_instances(cx);
+	if (p->ninstances == 0)
+		return false;
+	/* The first start after t; the one before it, if any, is the instance. */
+	hi = p->ninstances;
+	while (lo < hi)
 	{
-		cc_scan_end(&sc);
-		cc_scan_begin(&sc, s, 2, k, S_STARTED, ForwardScanDirection);
-		found = cc_scan_next(&sc);
+		int			mid = (lo + hi) / 2;
+
+		if (p->starts[mid] <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (found)
-	{
-		*started_at = cc_scan_get(&sc, S_STARTED, &isnull);
-		(void) cc_scan_get(&sc, S_ENDED, &isnull);
-		*ended = !isnull;
-		if (row)
-			cc_row_from_scan(row, &sc);
-	}
-	cc_scan_end(&sc);
-	return found;
+	if (lo > 0)
+		lo--;
+	*started_at = TimestampTzGetDatum(p->starts[lo]);
+	*ended = p->ended[lo];
+	return true;
 }
 
 /* The nearest instance before (dir backward) or after (forward) t. */
@@ -476,21 +532,22 @@ pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datu
 }
 
 /*
- * Adds one to a count column of a row, when the row exists: at the end of
- * the group (flush_pending).  Whatever writes the row meanwhile writes the
- * count it read; the additions go to the latest version.
+ * Adds one to a count column of an instance (S_PCOUNT, S_RCOUNT), or to the
+ * participant_count of the session id's call when there is one: at the end
+ * of the group (flush_pending).  Whatever writes the row meanwhile writes
+ * the count it read; the additions go to the latest version.
  */
 static void
-count_one(CcContext *cx, CcRow *row, bool found, int col)
+count_instance(CcContext *cx, Datum instance, int col)
 {
-	if (!found)
-		return;
-	if (row->r == cc_rel(cx->st, CC_SESSIONS))
-		pending_count(cx->pending, CC_SESSIONS, col, CC_GET(row, S_APP), CC_GET(row, S_SESSION),
-					  CC_GET(row, S_STARTED))->delta++;
-	else
-		pending_count(cx->pending, CC_CALLS, col, CC_GET(row, C_APP), CC_GET(row, C_SESSION),
-					  (Datum) 0)->delta++;
+	pending_count(cx->pending, CC_SESSIONS, col, cx->app, cx->session, instance)->delta++;
+}
+
+static void
+count_call(CcContext *cx)
+{
+	if (fetch_call(cx))
+		pending_count(cx->pending, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0)->delta++;
 }
 
 static void
@@ -724,8 +781,7 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	Datum		source = enum_value(p, P_LEFT_FROM, iv->source);
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
-	CcRow		srow;			/* the instance's row */
-	bool		has_instance = instance_at(cx, joined, &instance, &ended, &srow);
+	bool		has_instance = instance_at(cx, joined, &instance, &ended);
 	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
 	CcScan		sc;
 	CcRow		mine;			/* the interval as this event tells it */
@@ -788,13 +844,9 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
-			count_one(cx, &srow, true, S_PCOUNT);
+			count_instance(cx, instance, S_PCOUNT);
 		if (new_in_session)
-		{
-			CcRow	   *crow = fetch_call(cx);
-
-			count_one(cx, crow, crow != NULL, C_PCOUNT);
-		}
+			count_call(cx);
 	}
 
 	if (has_instance && ended && !defer_peak)
@@ -835,8 +887,7 @@ apply_recording(CcContext *cx)
 	Datum		started = ts(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
-	CcRow		srow;			/* the instance's row */
-	bool		has_instance = instance_at(cx, started, &instance, &ended, &srow);
+	bool		has_instance = instance_at(cx, started, &instance, &ended);
 	Datum		duration = (Datum) 0;
 	bool		no_duration = !ev->v[SLOT_RECORDING_DURATION].present;
 	Datum		url = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
@@ -880,7 +931,7 @@ apply_recording(CcContext *cx)
 	}
 	cc_insert(cx->st, &mine);
 	if (has_instance)
-		count_one(cx, &srow, true, S_RCOUNT);
+		count_instance(cx, instance, S_RCOUNT);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -970,6 +1021,9 @@ apply_instance(CcContext *cx)
 	CcRow		row;
 	bool		is_new = !fetch_session(cx, started, &row);
 	bool		end_changed = false;
+
+	/* Its instance, or its end, is about to change. */
+	cx->pending->instances_valid = false;
 
 	if (is_new)
 	{

@@ -207,7 +207,7 @@ store_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
 	/* COPY's events (see batch.c). */
-	cc_batch_apply();
+	cc_batch_apply_utility();
 }
 
 void
