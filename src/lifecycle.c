@@ -99,6 +99,9 @@ typedef struct CcPending
 	TimestampTz *starts;		/* ascending */
 	bool	   *ended;
 	int			ninstances;
+	/* The session id whose calls row is known to exist (rows are never deleted). */
+	Datum		call_app;
+	Datum		call_session;
 } CcPending;
 
 typedef struct CcContext
@@ -543,10 +546,34 @@ count_instance(CcContext *cx, Datum instance, int col)
 	pending_count(cx->pending, CC_SESSIONS, col, cx->app, cx->session, instance)->delta++;
 }
 
+/* Whether the session id's calls row is known to exist, without a lookup. */
+static bool
+call_known_to_exist(CcContext *cx)
+{
+	CcPending  *p = cx->pending;
+
+	return p->call_session && texts_equal(p->call_session, cx->session) &&
+		texts_equal(p->call_app, cx->app);
+}
+
+static void
+call_exists(CcContext *cx)
+{
+	CcPending  *p = cx->pending;
+	MemoryContext old;
+
+	if (call_known_to_exist(cx))
+		return;
+	old = MemoryContextSwitchTo(p->cxt);
+	p->call_app = datumCopy(cx->app, false, -1);
+	p->call_session = datumCopy(cx->session, false, -1);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 count_call(CcContext *cx)
 {
-	if (fetch_call(cx))
+	if (call_known_to_exist(cx) || fetch_call(cx))
 		pending_count(cx->pending, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0)->delta++;
 }
 
@@ -1504,14 +1531,18 @@ ensure_call(CcContext *cx)
 {
 	CcRow	   *row = &cx->call;
 
-	if (fetch_call(cx))
+	if (call_known_to_exist(cx))
 		return;
-	cc_row_init(row, cc_rel(cx->st, CC_CALLS));
-	CC_SET(row, C_APP, cx->app, false);
-	CC_SET(row, C_SESSION, cx->session, false);
-	CC_SET(row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
-	cc_insert(cx->st, row);
-	cx->call_found = true;
+	if (!fetch_call(cx))
+	{
+		cc_row_init(row, cc_rel(cx->st, CC_CALLS));
+		CC_SET(row, C_APP, cx->app, false);
+		CC_SET(row, C_SESSION, cx->session, false);
+		CC_SET(row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+		cc_insert(cx->st, row);
+		cx->call_found = true;
+	}
+	call_exists(cx);
 }
 
 /* ---------------------------------------------------------------------- */
