@@ -160,3 +160,42 @@ SELECT participants FROM notes ORDER BY n;
 SELECT count(*) AS participants FROM cometchat.participants;
 SELECT count(*) AS quarantined FROM cometchat.rejected WHERE payload = '{"trigger": "meeting_started"}';
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 6. A batch is a query level of its own for AFTER triggers: a trigger on
+--    a lifecycle table fires for rows written after an INSERT's end and
+--    after a COPY (which have closed their own level).  In a new session
+--    whose first statement is a COPY (the library is loaded by its first
+--    row, after the COPY began), the events are applied by its end too.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+CREATE TABLE public.session_log (session_id text, participant_count int);
+CREATE FUNCTION public.log_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.session_log VALUES (NEW.session_id, NEW.participant_count);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER log_session AFTER INSERT OR UPDATE ON cometchat.sessions
+  FOR EACH ROW EXECUTE FUNCTION public.log_session();
+INSERT INTO cometchat.events (payload)
+VALUES (pg_temp.started('meeting_started', 'R4', 1700038800)),
+       (pg_temp.joined('meeting_participant_joined', 'R4', 'Ann', 1700038801));
+SELECT * FROM public.session_log ORDER BY participant_count;
+TRUNCATE public.session_log;
+\copy (SELECT line FROM copied ORDER BY n) TO '/tmp/cometchat_batch_test.copy'
+\copy cometchat.events (payload) FROM '/tmp/cometchat_batch_test.copy'
+SELECT session_id, max(participant_count) AS logged_count FROM public.session_log GROUP BY 1 ORDER BY 1;
+TRUNCATE public.session_log;
+CALL pg_temp.reset();
+\c
+SET timezone = 'UTC';
+BEGIN;
+\copy cometchat.events (payload) FROM '/tmp/cometchat_batch_test.copy'
+SELECT session_id, participant_count, peak_participants FROM cometchat.sessions ORDER BY session_id;
+COMMIT;
+\! rm -f /tmp/cometchat_batch_test.copy
+SELECT session_id, max(participant_count) AS logged_count FROM public.session_log GROUP BY 1 ORDER BY 1;
+DROP TRIGGER log_session ON cometchat.sessions;
+DROP TABLE public.session_log;
+DROP FUNCTION public.log_session();
+SELECT * FROM cometchat.verify();

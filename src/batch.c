@@ -21,7 +21,13 @@
  *
  * Within a statement the lifecycle tables show the state before it: a
  * trigger on cometchat.events that reads them sees the statement's events
- * only from its AFTER triggers on (they run after the batch).
+ * only from its AFTER triggers on (they run after the batch).  A batch is
+ * applied as a query level of its own for AFTER triggers: those of the
+ * lifecycle tables (a user's, a foreign key's) fire at its end.  A batch
+ * takes the locks of all its ids first, in bucket order, so two bulk loads
+ * cannot deadlock on them.  An event ingested by a statement this module
+ * did not see start (the library was loaded by its first row's trigger) is
+ * applied at once.
  *
  * Subtransactions: an event belongs to the subtransaction that queued it.
  * An aborted subtransaction's events leave the queue (their memory, in its
@@ -34,8 +40,11 @@
 #include "cometchat.h"
 
 #include "access/xact.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "store.h"
+#include "tcop/utility.h"
 #include "utils/memutils.h"
 
 typedef struct CcQueued
@@ -57,15 +66,17 @@ static int64 next_seq = 0;
 static bool applying = false;
 
 /*
- * How many executor runs are under way.  A query that finishes applies the
- * events queued during its run (at a greater depth), not those of the
- * statement it runs inside: a quarantine insert, or a function called per
- * row, leaves the enclosing INSERT's batch whole.
+ * How many executor runs and finishes, and utility statements, are under
+ * way.  A query that finishes applies the events queued during its run (at
+ * a greater depth), not those of the statement it runs inside: a quarantine
+ * insert, or a function called per row, leaves the enclosing INSERT's batch
+ * whole.
  */
 static int	exec_depth = 0;
 
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void apply_queued(int above_depth);
 
@@ -170,8 +181,12 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	}
 	queue[nqueued++] = q;
 
-	/* Subtransaction ids only grow along the queue: the last batch_size are all this one's. */
-	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
+	/*
+	 * Subtransaction ids only grow along the queue: the last batch_size are
+	 * all this one's.  Depth 0: no statement end of ours will come.
+	 */
+	if (exec_depth == 0 ||
+		(nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid))
 		apply_queued(-1);
 }
 
@@ -243,6 +258,11 @@ apply_queued(int above_depth)
 	applying = true;
 	PG_TRY();
 	{
+		EState	   *estate;
+
+		cc_lifecycle_lock_all(events, n);
+		/* AFTER row triggers of the lifecycle tables fire at the end of the batch. */
+		AfterTriggerBeginQuery();
 		for (int i = 0, end; i < n; i = end)
 		{
 			CcOwnerContext owner;
@@ -255,6 +275,12 @@ apply_queued(int above_depth)
 			for (int j = i; j < end; j++)
 				pfree(batch[j]);
 		}
+		/* As ExecutorFinish and ExecutorEnd do, with a state of its own. */
+		estate = CreateExecutorState();
+		AfterTriggerEndQuery(estate);
+		ExecResetTupleTable(estate->es_tupleTable, false);
+		ExecCloseResultRelations(estate);
+		FreeExecutorState(estate);
 	}
 	PG_FINALLY();
 	{
@@ -263,13 +289,6 @@ apply_queued(int above_depth)
 	PG_END_TRY();
 	pfree(events);
 	pfree(batch);
-}
-
-/* After a utility statement (COPY): the events it queued. */
-void
-cc_batch_apply_utility(void)
-{
-	apply_queued(exec_depth - 1);
 }
 
 /* Before commit or prepare: what no statement end applied yet. */
@@ -302,29 +321,60 @@ batch_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count, 
 	PG_END_TRY();
 }
 
-/*
- * A query finishing outside any executor run (a statement of its own)
- * applies whatever its subtransaction queued: that includes events queued
- * during a run this module did not see start, when the library was loaded
- * by the first row's trigger.
- */
-static void
-apply_finished(void)
-{
-	apply_queued(exec_depth > 0 ? exec_depth : -1);
-}
-
 static void
 batch_executor_finish(QueryDesc *queryDesc)
 {
+	int			depth = exec_depth;
+
 	/* The statement's own AFTER triggers see its events applied... */
-	apply_finished();
-	if (prev_executor_finish)
-		prev_executor_finish(queryDesc);
-	else
-		standard_ExecutorFinish(queryDesc);
-	/* ... and what they (or a data-modifying WITH finished now) ingested is applied too. */
-	apply_finished();
+	apply_queued(depth);
+	exec_depth++;
+	PG_TRY();
+	{
+		if (prev_executor_finish)
+			prev_executor_finish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		exec_depth--;
+	}
+	PG_END_TRY();
+	/* ... and what a data-modifying WITH finished only now ingested is applied too. */
+	apply_queued(depth);
+}
+
+/*
+ * A utility statement: the store closes first (see store.c); the events it
+ * queued (COPY) are applied when it is done.
+ */
+static void
+batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	int			depth = exec_depth;
+
+	cc_store_before_utility();
+	exec_depth++;
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		exec_depth--;
+	}
+	PG_END_TRY();
+	/* Not after COMMIT or ROLLBACK of a transaction block: nothing is left to apply then. */
+	if (IsTransactionState())
+		apply_queued(depth);
 }
 
 static void
@@ -375,4 +425,6 @@ cc_batch_init(void)
 	ExecutorRun_hook = batch_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = batch_executor_finish;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = batch_process_utility;
 }

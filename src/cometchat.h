@@ -193,11 +193,11 @@ extern void cc_leave_owner_context(CcOwnerContext *cx);
 extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
 extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
 extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
+extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
 
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
-extern void cc_batch_apply_utility(void);
 extern void cc_batch_apply_all(void);
 
 /* guc.c */

@@ -77,7 +77,7 @@ typedef struct CcPendingCount
 	int			col;			/* S_PCOUNT, S_RCOUNT or C_PCOUNT */
 	Datum		app;
 	Datum		session;
-	Datum		started;		/* sessions: the instance */
+	TimestampTz started;		/* sessions: the instance */
 	int32		delta;
 } CcPendingCount;
 
@@ -87,7 +87,7 @@ typedef struct CcPending
 	CcPendingCount *counts;
 	int			ncounts;
 	int			counts_cap;
-	Datum	   *peaks;			/* instances (of the group's session id) */
+	TimestampTz *peaks;			/* instances (of the group's session id) */
 	Datum	   *peak_apps;
 	Datum	   *peak_sessions;
 	int			npeaks;
@@ -278,6 +278,69 @@ cc_lifecycle_group(const CcEvent *ev, const CcValue **id)
 	return lock_bucket(&ev->v[SLOT_APP], *id);
 }
 
+static int
+bucket_cmp(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+lock_bucket_id(uint32 bucket)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, bucket, 0, CC_LOCK_LIFECYCLE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* The ids an event writes under: its lock_ids arguments. */
+static void
+event_ids(const CcEvent *ev, const CcValue **a, const CcValue **b)
+{
+	if (ev->spec->shape == SHAPE_MESSAGE)
+	{
+		*a = &ev->v[SLOT_CONVERSATION];
+		*b = ev->spec->kind == CC_CALL_INITIATED ? &ev->v[SLOT_SESSION] : NULL;
+	}
+	else
+	{
+		*a = &ev->v[SLOT_SESSION];
+		*b = NULL;
+	}
+}
+
+/*
+ * Takes the locks of every id of these events, in bucket order: the events
+ * of a batch are applied in another order, and two batches that took their
+ * locks as they went could wait for each other.
+ */
+void
+cc_lifecycle_lock_all(CcEvent **evs, int n)
+{
+	uint32	   *buckets = palloc(sizeof(uint32) * 2 * n);
+	int			nb = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const CcValue *ids[2];
+
+		if (evs[i]->spec->kind == CC_UNKNOWN)
+			continue;
+		event_ids(evs[i], &ids[0], &ids[1]);
+		for (int j = 0; j < 2; j++)
+			if (ids[j] && ids[j]->present)
+				buckets[nb++] = lock_bucket(&evs[i]->v[SLOT_APP], ids[j]);
+	}
+	qsort(buckets, nb, sizeof(uint32), bucket_cmp);
+	for (int i = 0; i < nb; i++)
+		if (i == 0 || buckets[i] != buckets[i - 1])
+			lock_bucket_id(buckets[i]);
+	pfree(buckets);
+}
+
 /* Takes the locks of up to two ids of this app, in bucket order. */
 static void
 lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
@@ -298,12 +361,9 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		LOCKTAG		tag;
-
 		if (i == 1 && buckets[1] == buckets[0])
 			break;
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, buckets[i], 0, CC_LOCK_LIFECYCLE);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		lock_bucket_id(buckets[i]);
 	}
 }
 
@@ -513,7 +573,7 @@ pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datu
 		pc = &p->counts[i];
 		if (pc->rel == rel && pc->col == col && texts_equal(pc->session, session) &&
 			texts_equal(pc->app, app) &&
-			(rel != CC_SESSIONS || DatumGetTimestampTz(pc->started) == DatumGetTimestampTz(started)))
+			(rel != CC_SESSIONS || pc->started == DatumGetTimestampTz(started)))
 			return pc;
 	}
 	old = MemoryContextSwitchTo(p->cxt);
@@ -528,7 +588,7 @@ pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datu
 	pc->col = col;
 	pc->app = datumCopy(app, false, -1);
 	pc->session = datumCopy(session, false, -1);
-	pc->started = started;
+	pc->started = rel == CC_SESSIONS ? DatumGetTimestampTz(started) : 0;
 	pc->delta = 0;
 	MemoryContextSwitchTo(old);
 	return pc;
@@ -675,21 +735,21 @@ recompute_peak(CcContext *cx, Datum instance)
 	MemoryContext old;
 
 	for (int i = 0; i < p->npeaks; i++)
-		if (DatumGetTimestampTz(p->peaks[i]) == DatumGetTimestampTz(instance) &&
+		if (p->peaks[i] == DatumGetTimestampTz(instance) &&
 			texts_equal(p->peak_sessions[i], cx->session) && texts_equal(p->peak_apps[i], cx->app))
 			return;
 	old = MemoryContextSwitchTo(p->cxt);
 	if (p->npeaks == p->peaks_cap)
 	{
 		p->peaks_cap = p->peaks_cap ? p->peaks_cap * 2 : 4;
-		p->peaks = p->peaks ? repalloc(p->peaks, sizeof(Datum) * p->peaks_cap)
-			: palloc(sizeof(Datum) * p->peaks_cap);
+		p->peaks = p->peaks ? repalloc(p->peaks, sizeof(TimestampTz) * p->peaks_cap)
+			: palloc(sizeof(TimestampTz) * p->peaks_cap);
 		p->peak_apps = p->peak_apps ? repalloc(p->peak_apps, sizeof(Datum) * p->peaks_cap)
 			: palloc(sizeof(Datum) * p->peaks_cap);
 		p->peak_sessions = p->peak_sessions ? repalloc(p->peak_sessions, sizeof(Datum) * p->peaks_cap)
 			: palloc(sizeof(Datum) * p->peaks_cap);
 	}
-	p->peaks[p->npeaks] = instance;
+	p->peaks[p->npeaks] = DatumGetTimestampTz(instance);
 	p->peak_apps[p->npeaks] = datumCopy(cx->app, false, -1);
 	p->peak_sessions[p->npeaks++] = datumCopy(cx->session, false, -1);
 	MemoryContextSwitchTo(old);
@@ -729,7 +789,7 @@ flush_pending(CcPending *p, Oid namespace)
 		cx.app = pc->app;
 		cx.session = pc->session;
 		if (pc->rel == CC_SESSIONS)
-			found = fetch_session(&cx, pc->started, &row);
+			found = fetch_session(&cx, TimestampTzGetDatum(pc->started), &row);
 		else
 		{
 			CcRow	   *call = fetch_call(&cx);
@@ -748,7 +808,7 @@ flush_pending(CcPending *p, Oid namespace)
 	{
 		cx.app = p->peak_apps[i];
 		cx.session = p->peak_sessions[i];
-		compute_peak(&cx, p->peaks[i]);
+		compute_peak(&cx, TimestampTzGetDatum(p->peaks[i]));
 	}
 	cc_store_end(cx.st);
 	p->ncounts = p->npeaks = 0;
@@ -1562,11 +1622,13 @@ apply_event(CcEvent *ev, Oid namespace, CcPending *pending)
 	if (ev->v[SLOT_SESSION].present)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
-	if (ev->spec->shape == SHAPE_MESSAGE)
-		lock_ids(ev, &ev->v[SLOT_CONVERSATION],
-				 kind == CC_CALL_INITIATED ? &ev->v[SLOT_SESSION] : NULL);
-	else
-		lock_ids(ev, &ev->v[SLOT_SESSION], NULL);
+	{
+		const CcValue *a;
+		const CcValue *b;
+
+		event_ids(ev, &a, &b);
+		lock_ids(ev, a, b);
+	}
 
 	cx.st = cc_store_begin(namespace);
 

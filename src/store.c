@@ -187,27 +187,16 @@ store_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
- * A utility statement (TRUNCATE, ALTER TABLE, CLUSTER, ... in this
- * transaction, cometchat.rebuild() among them) may need the tables to be
- * open nowhere else in this session: the store closes first.
+ * Before a utility statement (TRUNCATE, ALTER TABLE, CLUSTER, ... in this
+ * transaction, cometchat.rebuild() among them), which may need the tables
+ * to be open nowhere else in this session, the store closes (batch.c's
+ * ProcessUtility hook calls this).
  */
-static ProcessUtility_hook_type prev_process_utility = NULL;
-
-static void
-store_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-					  ProcessUtilityContext context, ParamListInfo params,
-					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+void
+cc_store_before_utility(void)
 {
 	if (store && !store->in_use)
 		store_close();
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-	/* COPY's events (see batch.c). */
-	cc_batch_apply_utility();
 }
 
 void
@@ -216,8 +205,6 @@ cc_store_init(void)
 	RegisterXactCallback(store_xact_callback, NULL);
 	RegisterSubXactCallback(store_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(store_relcache_callback, (Datum) 0);
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = store_process_utility;
 }
 
 /* The store of this transaction for the tables of this schema. */
@@ -280,11 +267,12 @@ cc_store_end(CcStore *st)
  * expressions kept for the session.
  */
 static void
-init_generated(CcRel *r, CcRelId id)
+init_generated(CcRel *r, CcRelId id, EState *estate)
 {
 	ResultRelInfo *rri = r->rri;
 	TupleDesc	desc = RelationGetDescr(r->rel);
 	CcGenExprs *g = &gen_exprs[id];
+	Bitmapset  *updated = NULL;
 
 	if (!(desc->constr && desc->constr->has_generated_stored))
 		return;
@@ -325,7 +313,22 @@ init_generated(CcRel *r, CcRelId id)
 		/* A copy: the session's trees may go with an invalidation while this runs. */
 		rri->ri_GeneratedExprs[a] = ExecInitExpr(copyObject(g->exprs[a]), NULL);
 		rri->ri_NumGeneratedNeeded++;
+		updated = bms_add_member(updated, a + 1 - FirstLowInvalidHeapAttributeNumber);
 	}
+#if PG_VERSION_NUM >= 150002 && PG_VERSION_NUM < 160000
+	{
+		/*
+		 * What ExecInitStoredGenerated records for ExecGetExtraUpdatedCols
+		 * (UPDATE OF triggers, index_unchanged_by_update): the generated
+		 * columns an update computes, here all of them.
+		 */
+		ResultRelInfoExtra *extra = palloc(sizeof(ResultRelInfoExtra));
+
+		extra->rinfo = rri;
+		extra->ri_extraUpdatedCols = updated;
+		estate->es_resultrelinfo_extra = lappend(estate->es_resultrelinfo_extra, extra);
+	}
+#endif
 }
 
 /* The table, opened for writing on first use. */
@@ -391,7 +394,7 @@ cc_rel(CcStore *st, CcRelId id)
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
-	init_generated(r, id);
+	init_generated(r, id, st->estate);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	/* The slots row triggers use, made now, under the same owner. */
@@ -657,11 +660,18 @@ row_slot(CcRow *row)
 /*
  * After every write, a command counter increment, as SPI does after a
  * statement, so that the next write of this event may update what this one
- * wrote, and the event's snapshot moves past it.
+ * wrote, and the event's snapshot moves past it.  The row triggers' slots
+ * are emptied: an AFTER UPDATE trigger's old row keeps its buffer pinned,
+ * under the resource owner of the statement that happens to be running.
  */
 static void
-written(CcStore *st)
+written(CcStore *st, ResultRelInfo *rri)
 {
+	if (rri->ri_TrigDesc)
+	{
+		ExecClearTuple(rri->ri_TrigOldSlot);
+		ExecClearTuple(rri->ri_TrigNewSlot);
+	}
 	CommandCounterIncrement();
 	st->snapshot->curcid = GetCurrentCommandId(false);
 }
@@ -677,7 +687,7 @@ cc_insert(CcStore *st, CcRow *row)
 	st->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(row->r->rri, st->estate, slot);
 	row->tid = slot->tts_tid;
-	written(st);
+	written(st, row->r->rri);
 }
 
 /*
@@ -741,7 +751,7 @@ try_update(CcStore *st, CcRow *row)
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;
-	written(st);
+	written(st, rri);
 	return true;
 }
 
