@@ -25,9 +25,9 @@
  * applied as a query level of its own for AFTER triggers: those of the
  * lifecycle tables (a user's, a foreign key's) fire at its end.  A batch
  * takes the locks of all its ids first, in bucket order, so two bulk loads
- * cannot deadlock on them.  An event ingested by a statement this module
- * did not see start (the library was loaded by its first row's trigger) is
- * applied at once.
+ * cannot deadlock on them.  Events of a statement this module did not see
+ * start (the library was loaded by its first row's trigger) are applied at
+ * its ExecutorFinish all the same, or at once by a COPY.
  *
  * Subtransactions: an event belongs to the subtransaction that queued it.
  * An aborted subtransaction's events leave the queue (their memory, in its
@@ -46,6 +46,8 @@
 #include "store.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 
 typedef struct CcQueued
 {
@@ -183,11 +185,21 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 
 	/*
 	 * Subtransaction ids only grow along the queue: the last batch_size are
-	 * all this one's.  Depth 0: no statement end of ours will come.
+	 * all this one's.
 	 */
-	if (exec_depth == 0 ||
-		(nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid))
+	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
 		apply_queued(-1);
+	else if (exec_depth == 0 && !(ActivePortal && ActivePortal->commandTag != CMDTAG_COPY))
+	{
+		/*
+		 * A statement the hooks did not see start, because its first row's
+		 * trigger loaded the library: an INSERT (or any query) still ends
+		 * through ExecutorFinish, at depth 0, and applies it then; a COPY, or
+		 * no statement at all (logical replication), has no end of ours to
+		 * come, so it is applied at once.
+		 */
+		apply_queued(-1);
+	}
 }
 
 static int
@@ -237,7 +249,8 @@ apply_queued(int above_depth)
 	CcQueued  **batch;
 	CcEvent   **events;
 
-	if (applying)
+	/* (No writes in parallel mode: what is queued waits for the commit.) */
+	if (applying || IsInParallelMode())
 		return;
 	while (first > 0 && queue[first - 1]->subid == subid && queue[first - 1]->depth > above_depth)
 		first--;
@@ -324,10 +337,12 @@ batch_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count, 
 static void
 batch_executor_finish(QueryDesc *queryDesc)
 {
-	int			depth = exec_depth;
-
-	/* The statement's own AFTER triggers see its events applied... */
-	apply_queued(depth);
+	/*
+	 * The statement's own AFTER triggers see its events applied...  (A
+	 * statement of its own, at depth 0, applies all: that includes what it
+	 * queued during a run the hooks did not see start.)
+	 */
+	apply_queued(exec_depth > 0 ? exec_depth : -1);
 	exec_depth++;
 	PG_TRY();
 	{
@@ -342,7 +357,7 @@ batch_executor_finish(QueryDesc *queryDesc)
 	}
 	PG_END_TRY();
 	/* ... and what a data-modifying WITH finished only now ingested is applied too. */
-	apply_queued(depth);
+	apply_queued(exec_depth > 0 ? exec_depth : -1);
 }
 
 /*
@@ -354,8 +369,6 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  ProcessUtilityContext context, ParamListInfo params,
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	int			depth = exec_depth;
-
 	cc_store_before_utility();
 	exec_depth++;
 	PG_TRY();
@@ -374,7 +387,7 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	PG_END_TRY();
 	/* Not after COMMIT or ROLLBACK of a transaction block: nothing is left to apply then. */
 	if (IsTransactionState())
-		apply_queued(depth);
+		apply_queued(exec_depth);
 }
 
 static void
