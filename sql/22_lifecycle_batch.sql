@@ -166,7 +166,9 @@ SELECT * FROM cometchat.verify();
 --    a lifecycle table fires for rows written after an INSERT's end and
 --    after a COPY (which have closed their own level).  In a new session
 --    whose first statement is a COPY (the library is loaded by its first
---    row, after the COPY began), the events are applied by its end too.
+--    row, after the COPY began), the events are applied by the time the
+--    next statement runs too: in a transaction block as they come, else
+--    before the COPY's commit.
 ------------------------------------------------------------------------
 CALL pg_temp.reset();
 CREATE TABLE public.session_log (session_id text, participant_count int);
@@ -193,6 +195,12 @@ BEGIN;
 \copy cometchat.events (payload) FROM '/tmp/cometchat_batch_test.copy'
 SELECT session_id, participant_count, peak_participants FROM cometchat.sessions ORDER BY session_id;
 COMMIT;
+-- The same first COPY as a transaction of its own: applied before its commit.
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+\c
+\copy cometchat.events (payload) FROM '/tmp/cometchat_batch_test.copy'
+SELECT session_id, participant_count, peak_participants FROM cometchat.sessions ORDER BY session_id;
 \! rm -f /tmp/cometchat_batch_test.copy
 SELECT session_id, max(participant_count) AS logged_count FROM public.session_log GROUP BY 1 ORDER BY 1;
 DROP TRIGGER log_session ON cometchat.sessions;

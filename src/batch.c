@@ -27,7 +27,8 @@
  * takes the locks of all its ids first, in bucket order, so two bulk loads
  * cannot deadlock on them.  Events of a statement this module did not see
  * start (the library was loaded by its first row's trigger) are applied at
- * its ExecutorFinish all the same, or at once by a COPY.
+ * its ExecutorFinish all the same; a COPY applies them before its commit
+ * when it is a transaction of its own, else at once.
  *
  * Subtransactions: an event belongs to the subtransaction that queued it.
  * An aborted subtransaction's events leave the queue (their memory, in its
@@ -44,10 +45,11 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "store.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/memutils.h"
-#include "tcop/pquery.h"
 #include "utils/portal.h"
+#include "utils/snapmgr.h"
 
 typedef struct CcQueued
 {
@@ -189,14 +191,17 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	 */
 	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
 		apply_queued(-1);
-	else if (exec_depth == 0 && !(ActivePortal && ActivePortal->commandTag != CMDTAG_COPY))
+	else if (exec_depth == 0 && !(ActivePortal && ActivePortal->commandTag != CMDTAG_COPY) &&
+			 (IsTransactionBlock() || ActivePortal == NULL))
 	{
 		/*
 		 * A statement the hooks did not see start, because its first row's
 		 * trigger loaded the library: an INSERT (or any query) still ends
-		 * through ExecutorFinish, at depth 0, and applies it then; a COPY, or
-		 * no statement at all (logical replication), has no end of ours to
-		 * come, so it is applied at once.
+		 * through ExecutorFinish, at depth 0, and applies it then; a COPY that
+		 * is a transaction of its own is applied before its commit; in a
+		 * transaction block, or with no statement at all (logical
+		 * replication), there is no end of ours to come before the next
+		 * statement could look, so it is applied at once.
 		 */
 		apply_queued(-1);
 	}
@@ -248,6 +253,7 @@ apply_queued(int above_depth)
 	int			n;
 	CcQueued  **batch;
 	CcEvent   **events;
+	volatile bool pushed_snapshot = false;
 
 	/* (No writes in parallel mode: what is queued waits for the commit.) */
 	if (applying || IsInParallelMode())
@@ -273,6 +279,12 @@ apply_queued(int above_depth)
 	{
 		EState	   *estate;
 
+		/* Before commit there is no statement, hence no active snapshot (triggers want one). */
+		if (!ActiveSnapshotSet())
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pushed_snapshot = true;
+		}
 		cc_lifecycle_lock_all(events, n);
 		/* AFTER row triggers of the lifecycle tables fire at the end of the batch. */
 		AfterTriggerBeginQuery();
@@ -294,6 +306,8 @@ apply_queued(int above_depth)
 		ExecResetTupleTable(estate->es_tupleTable, false);
 		ExecCloseResultRelations(estate);
 		FreeExecutorState(estate);
+		if (pushed_snapshot)
+			PopActiveSnapshot();
 	}
 	PG_FINALLY();
 	{
