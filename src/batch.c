@@ -10,10 +10,11 @@
  * cometchat.batch_size events within a long statement, and at the latest
  * before commit.  A query that runs inside the statement (the quarantine's
  * insert, a function called per row) finishes without applying the
- * statement's events: each event records how many executor runs were under
- * way when it was queued, and a query applies only what was queued during
- * its own run.  A batch is applied sorted by lock bucket and id, so the events of
- * one session (of one conversation) run one after the other: they take
+ * statement's events: each event records how many executor runs and
+ * finishes and utility statements were under way when it was queued (its
+ * depth), and a query applies only what was queued deeper than itself.  A
+ * batch is applied sorted by lock bucket and id, so the events of one
+ * session (of one conversation) run one after the other: they take
  * their locks in one order and find the rows and index pages the previous
  * event left.  The lifecycle rules give the same rows whatever order the
  * events arrive in, so the order a batch is applied in changes nothing but
@@ -57,7 +58,7 @@ typedef struct CcQueued
 	Oid			namespace;		/* of the ledger: where the lifecycle tables are */
 	Oid			owner;			/* the ledger's owner, whose rights apply it */
 	SubTransactionId subid;
-	int			depth;			/* executor runs under way when it was queued */
+	int			depth;			/* exec_depth when it was queued */
 	uint32		bucket;			/* of the id it locks first (lifecycle.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
