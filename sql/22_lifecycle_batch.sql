@@ -207,3 +207,27 @@ DROP TRIGGER log_session ON cometchat.sessions;
 DROP TABLE public.session_log;
 DROP FUNCTION public.log_session();
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 7. An UPDATE OF trigger on a generated column of calls fires when the
+--    row's status changes (the executor learns which generated columns an
+--    update computes from what the store records for it).
+------------------------------------------------------------------------
+\set ECHO none
+\i test/sql/lifecycle_prelude.sql
+\set ECHO all
+CREATE TABLE public.status_log (n serial, status text);
+CREATE FUNCTION public.note_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.status_log (status) VALUES (NEW.status::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER note_status AFTER UPDATE OF status ON cometchat.calls
+  FOR EACH ROW EXECUTE FUNCTION public.note_status();
+SELECT pg_temp.feed(pg_temp.initiated('101', 'a_user_b', 'a', 'b', 1700038800, 'S1'));
+SELECT pg_temp.feed(pg_temp.started('call_started', 'S1', 1700038805));
+SELECT pg_temp.feed(pg_temp.ended('call_ended', 'S1', 1700038805, 1700038900));
+SELECT status FROM public.status_log ORDER BY n;
+DROP TRIGGER note_status ON cometchat.calls;
+DROP TABLE public.status_log;
+DROP FUNCTION public.note_status();
