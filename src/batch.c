@@ -192,8 +192,9 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	 */
 	if (nqueued >= cc_batch_size && queue[nqueued - cc_batch_size]->subid == q->subid)
 		apply_queued(-1);
-	else if (exec_depth == 0 && !(ActivePortal && ActivePortal->commandTag != CMDTAG_COPY) &&
-			 (IsTransactionBlock() || ActivePortal == NULL))
+	else if (exec_depth == 0 &&
+			 (ActivePortal == NULL ||
+			  (ActivePortal->commandTag == CMDTAG_COPY && IsTransactionBlock())))
 	{
 		/*
 		 * A statement the hooks did not see start, because its first row's
@@ -211,7 +212,8 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 static int
 value_cmp(const CcValue *a, const CcValue *b)
 {
-	int			c = memcmp(a->str, b->str, Min(a->len, b->len));
+	/* (An absent id has no string to compare.) */
+	int			c = Min(a->len, b->len) > 0 ? memcmp(a->str, b->str, Min(a->len, b->len)) : 0;
 
 	return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
 }

@@ -66,32 +66,28 @@ PG_FUNCTION_INFO_V1(cc_replay);
 
 /*
  * Writes that wait for the end of a group of events (cc_lifecycle_apply_many):
- * counts to add to a sessions or calls row, and instances whose
- * peak_participants is to be recomputed.  A meeting's joins then write its
- * instance's and its call's counts once, not once per join.  Rows are named
+ * counts to add to a sessions or calls row (a meeting's joins then write its
+ * instance's and its call's counts once, not once per join), and instances
+ * whose peak_participants is to be recomputed (col S_PEAK).  Rows are named
  * by their keys, copied into the group's memory.
  */
-typedef struct CcPendingCount
+typedef struct CcPendingWrite
 {
 	CcRelId		rel;			/* CC_SESSIONS or CC_CALLS */
-	int			col;			/* S_PCOUNT, S_RCOUNT or C_PCOUNT */
+	int			col;			/* S_PCOUNT, S_RCOUNT, C_PCOUNT or S_PEAK */
 	Datum		app;
 	Datum		session;
 	TimestampTz started;		/* sessions: the instance */
-	int32		delta;
-} CcPendingCount;
+	int32		delta;			/* S_PEAK: 1 when wanted */
+} CcPendingWrite;
 
-typedef struct CcPending
+/* What the events of a group share: their pending writes, and what they learnt. */
+typedef struct CcGroup
 {
 	MemoryContext cxt;
-	CcPendingCount *counts;
-	int			ncounts;
-	int			counts_cap;
-	TimestampTz *peaks;			/* instances (of the group's session id) */
-	Datum	   *peak_apps;
-	Datum	   *peak_sessions;
-	int			npeaks;
-	int			peaks_cap;
+	CcPendingWrite *writes;
+	int			nwrites;
+	int			writes_cap;
 	/* The instances of one session id, while the group changes none (instance_at). */
 	bool		instances_valid;
 	Datum		instances_app;
@@ -102,7 +98,7 @@ typedef struct CcPending
 	/* The session id whose calls row is known to exist (rows are never deleted). */
 	Datum		call_app;
 	Datum		call_session;
-} CcPending;
+} CcGroup;
 
 typedef struct CcContext
 {
@@ -114,7 +110,7 @@ typedef struct CcContext
 	bool		call_known;
 	bool		call_found;
 	CcRow		call;
-	CcPending  *pending;
+	CcGroup    *group;
 } CcContext;
 
 #define EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
@@ -287,35 +283,12 @@ bucket_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void
-lock_bucket_id(uint32 bucket)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, bucket, 0, CC_LOCK_LIFECYCLE);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/* The ids an event writes under: its lock_ids arguments. */
-static void
-event_ids(const CcEvent *ev, const CcValue **a, const CcValue **b)
-{
-	if (ev->spec->shape == SHAPE_MESSAGE)
-	{
-		*a = &ev->v[SLOT_CONVERSATION];
-		*b = ev->spec->kind == CC_CALL_INITIATED ? &ev->v[SLOT_SESSION] : NULL;
-	}
-	else
-	{
-		*a = &ev->v[SLOT_SESSION];
-		*b = NULL;
-	}
-}
-
 /*
- * Takes the locks of every id of these events, in bucket order: the events
- * of a batch are applied in another order, and two batches that took their
- * locks as they went could wait for each other.
+ * Takes the locks of every id these events write under (a session id; a
+ * conversation, and for call_initiated its session id too), in bucket
+ * order, which is what keeps concurrent writers from deadlocking: the
+ * events of a batch are applied in another order, and two batches that took
+ * their locks as they went could wait for each other.
  */
 void
 cc_lifecycle_lock_all(CcEvent **evs, int n)
@@ -325,46 +298,32 @@ cc_lifecycle_lock_all(CcEvent **evs, int n)
 
 	for (int i = 0; i < n; i++)
 	{
-		const CcValue *ids[2];
+		const CcEvent *ev = evs[i];
+		const CcValue *ids[2] = {&ev->v[SLOT_SESSION], NULL};
 
-		if (evs[i]->spec->kind == CC_UNKNOWN)
+		if (ev->spec->kind == CC_UNKNOWN)
 			continue;
-		event_ids(evs[i], &ids[0], &ids[1]);
+		if (ev->spec->shape == SHAPE_MESSAGE)
+		{
+			ids[0] = &ev->v[SLOT_CONVERSATION];
+			if (ev->spec->kind == CC_CALL_INITIATED)
+				ids[1] = &ev->v[SLOT_SESSION];
+		}
 		for (int j = 0; j < 2; j++)
 			if (ids[j] && ids[j]->present)
-				buckets[nb++] = lock_bucket(&evs[i]->v[SLOT_APP], ids[j]);
+				buckets[nb++] = lock_bucket(&ev->v[SLOT_APP], ids[j]);
 	}
 	qsort(buckets, nb, sizeof(uint32), bucket_cmp);
 	for (int i = 0; i < nb; i++)
-		if (i == 0 || buckets[i] != buckets[i - 1])
-			lock_bucket_id(buckets[i]);
+	{
+		LOCKTAG		tag;
+
+		if (i > 0 && buckets[i] == buckets[i - 1])
+			continue;
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, buckets[i], 0, CC_LOCK_LIFECYCLE);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
 	pfree(buckets);
-}
-
-/* Takes the locks of up to two ids of this app, in bucket order. */
-static void
-lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
-{
-	uint32		buckets[2];
-	int			n = 0;
-
-	if (a && a->present)
-		buckets[n++] = lock_bucket(&ev->v[SLOT_APP], a);
-	if (b && b->present)
-		buckets[n++] = lock_bucket(&ev->v[SLOT_APP], b);
-	if (n == 2 && buckets[0] > buckets[1])
-	{
-		uint32		t = buckets[0];
-
-		buckets[0] = buckets[1];
-		buckets[1] = t;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		if (i == 1 && buckets[1] == buckets[0])
-			break;
-		lock_bucket_id(buckets[i]);
-	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -380,7 +339,7 @@ lock_ids(CcEvent *ev, const CcValue *a, const CcValue *b)
 static void
 load_instances(CcContext *cx)
 {
-	CcPending  *p = cx->pending;
+	CcGroup    *p = cx->group;
 	CcKey		k[2] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session)};
 	CcScan		sc;
 	int			cap = 4;
@@ -426,7 +385,7 @@ load_instances(CcContext *cx)
 static bool
 instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 {
-	CcPending  *p = cx->pending;
+	CcGroup    *p = cx->group;
 	TimestampTz at = DatumGetTimestampTz(t);
 	int			lo = 0;
 	int			hi;
@@ -561,37 +520,40 @@ fetch_call(CcContext *cx)
 	return cx->call_found ? &cx->call : NULL;
 }
 
-/* The pending count of this row's column, made if need be. */
-static CcPendingCount *
-pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datum started)
+/* The pending write of this row's column; made if need be, when create. */
+static CcPendingWrite *
+pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum started,
+			  bool create)
 {
-	CcPendingCount *pc;
+	CcPendingWrite *w;
 	MemoryContext old;
 
-	for (int i = 0; i < p->ncounts; i++)
+	for (int i = 0; i < g->nwrites; i++)
 	{
-		pc = &p->counts[i];
-		if (pc->rel == rel && pc->col == col && texts_equal(pc->session, session) &&
-			texts_equal(pc->app, app) &&
-			(rel != CC_SESSIONS || pc->started == DatumGetTimestampTz(started)))
-			return pc;
+		w = &g->writes[i];
+		if (w->rel == rel && w->col == col && texts_equal(w->session, session) &&
+			texts_equal(w->app, app) &&
+			(rel != CC_SESSIONS || w->started == DatumGetTimestampTz(started)))
+			return w;
 	}
-	old = MemoryContextSwitchTo(p->cxt);
-	if (p->ncounts == p->counts_cap)
+	if (!create)
+		return NULL;
+	old = MemoryContextSwitchTo(g->cxt);
+	if (g->nwrites == g->writes_cap)
 	{
-		p->counts_cap = p->counts_cap ? p->counts_cap * 2 : 8;
-		p->counts = p->counts ? repalloc(p->counts, sizeof(CcPendingCount) * p->counts_cap)
-			: palloc(sizeof(CcPendingCount) * p->counts_cap);
+		g->writes_cap = g->writes_cap ? g->writes_cap * 2 : 8;
+		g->writes = g->writes ? repalloc(g->writes, sizeof(CcPendingWrite) * g->writes_cap)
+			: palloc(sizeof(CcPendingWrite) * g->writes_cap);
 	}
-	pc = &p->counts[p->ncounts++];
-	pc->rel = rel;
-	pc->col = col;
-	pc->app = datumCopy(app, false, -1);
-	pc->session = datumCopy(session, false, -1);
-	pc->started = rel == CC_SESSIONS ? DatumGetTimestampTz(started) : 0;
-	pc->delta = 0;
+	w = &g->writes[g->nwrites++];
+	w->rel = rel;
+	w->col = col;
+	w->app = datumCopy(app, false, -1);
+	w->session = datumCopy(session, false, -1);
+	w->started = rel == CC_SESSIONS ? DatumGetTimestampTz(started) : 0;
+	w->delta = 0;
 	MemoryContextSwitchTo(old);
-	return pc;
+	return w;
 }
 
 /*
@@ -603,14 +565,14 @@ pending_count(CcPending *p, CcRelId rel, int col, Datum app, Datum session, Datu
 static void
 count_instance(CcContext *cx, Datum instance, int col)
 {
-	pending_count(cx->pending, CC_SESSIONS, col, cx->app, cx->session, instance)->delta++;
+	pending_write(cx->group, CC_SESSIONS, col, cx->app, cx->session, instance, true)->delta++;
 }
 
 /* Whether the session id's calls row is known to exist, without a lookup. */
 static bool
 call_known_to_exist(CcContext *cx)
 {
-	CcPending  *p = cx->pending;
+	CcGroup    *p = cx->group;
 
 	return p->call_session && texts_equal(p->call_session, cx->session) &&
 		texts_equal(p->call_app, cx->app);
@@ -619,7 +581,7 @@ call_known_to_exist(CcContext *cx)
 static void
 call_exists(CcContext *cx)
 {
-	CcPending  *p = cx->pending;
+	CcGroup    *p = cx->group;
 	MemoryContext old;
 
 	if (call_known_to_exist(cx))
@@ -634,17 +596,24 @@ static void
 count_call(CcContext *cx)
 {
 	if (call_known_to_exist(cx) || fetch_call(cx))
-		pending_count(cx->pending, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0)->delta++;
+		pending_write(cx->group, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0, true)->delta++;
 }
 
 static void
 recount(CcContext *cx, Datum instance)
 {
+	static const int cols[] = {S_PCOUNT, S_RCOUNT};
 	CcRow		row;
 
 	/* Counted from the rows, which include what the pending additions count. */
-	pending_count(cx->pending, CC_SESSIONS, S_PCOUNT, cx->app, cx->session, instance)->delta = 0;
-	pending_count(cx->pending, CC_SESSIONS, S_RCOUNT, cx->app, cx->session, instance)->delta = 0;
+	for (int i = 0; i < lengthof(cols); i++)
+	{
+		CcPendingWrite *w = pending_write(cx->group, CC_SESSIONS, cols[i], cx->app, cx->session,
+										  instance, false);
+
+		if (w)
+			w->delta = 0;
+	}
 	if (!fetch_session(cx, instance, &row))
 		return;
 	if (set_col(&row, S_PCOUNT, Int32GetDatum(count_names(cx, &instance)), false) |
@@ -731,36 +700,15 @@ compute_peak(CcContext *cx, Datum instance)
 static void
 recompute_peak(CcContext *cx, Datum instance)
 {
-	CcPending  *p = cx->pending;
-	MemoryContext old;
-
-	for (int i = 0; i < p->npeaks; i++)
-		if (p->peaks[i] == DatumGetTimestampTz(instance) &&
-			texts_equal(p->peak_sessions[i], cx->session) && texts_equal(p->peak_apps[i], cx->app))
-			return;
-	old = MemoryContextSwitchTo(p->cxt);
-	if (p->npeaks == p->peaks_cap)
-	{
-		p->peaks_cap = p->peaks_cap ? p->peaks_cap * 2 : 4;
-		p->peaks = p->peaks ? repalloc(p->peaks, sizeof(TimestampTz) * p->peaks_cap)
-			: palloc(sizeof(TimestampTz) * p->peaks_cap);
-		p->peak_apps = p->peak_apps ? repalloc(p->peak_apps, sizeof(Datum) * p->peaks_cap)
-			: palloc(sizeof(Datum) * p->peaks_cap);
-		p->peak_sessions = p->peak_sessions ? repalloc(p->peak_sessions, sizeof(Datum) * p->peaks_cap)
-			: palloc(sizeof(Datum) * p->peaks_cap);
-	}
-	p->peaks[p->npeaks] = DatumGetTimestampTz(instance);
-	p->peak_apps[p->npeaks] = datumCopy(cx->app, false, -1);
-	p->peak_sessions[p->npeaks++] = datumCopy(cx->session, false, -1);
-	MemoryContextSwitchTo(old);
+	pending_write(cx->group, CC_SESSIONS, S_PEAK, cx->app, cx->session, instance, true)->delta = 1;
 }
 
 static bool
 merge_add(CcRow *row, void *arg)
 {
-	CcPendingCount *pc = arg;
+	CcPendingWrite *w = arg;
 
-	CC_SET(row, pc->col, Int32GetDatum(DatumGetInt32(CC_GET(row, pc->col)) + pc->delta), false);
+	CC_SET(row, w->col, Int32GetDatum(DatumGetInt32(CC_GET(row, w->col)) + w->delta), false);
 	return true;
 }
 
@@ -770,48 +718,51 @@ merge_add(CcRow *row, void *arg)
  * meanwhile), then each peak computed from the intervals as they now are.
  */
 static void
-flush_pending(CcPending *p, Oid namespace)
+flush_pending(CcGroup *g, Oid namespace)
 {
 	CcContext	cx = {NULL};
 
-	if (p->ncounts == 0 && p->npeaks == 0)
+	if (g->nwrites == 0)
 		return;
-	cx.pending = p;
+	cx.group = g;
 	cx.st = cc_store_begin(namespace);
-	for (int i = 0; i < p->ncounts; i++)
+	/* Counts first: a peak is computed from rows, not counts, either way. */
+	for (int peaks = 0; peaks <= 1; peaks++)
 	{
-		CcPendingCount *pc = &p->counts[i];
-		CcRow		row;
-		bool		found;
-
-		if (pc->delta == 0)
-			continue;
-		cx.app = pc->app;
-		cx.session = pc->session;
-		if (pc->rel == CC_SESSIONS)
-			found = fetch_session(&cx, TimestampTzGetDatum(pc->started), &row);
-		else
+		for (int i = 0; i < g->nwrites; i++)
 		{
-			CcRow	   *call = fetch_call(&cx);
+			CcPendingWrite *w = &g->writes[i];
+			CcRow		row;
+			bool		found;
 
-			found = call != NULL;
-			if (found)
-				row = *call;
-			cx.call_known = false;
+			if (w->delta == 0 || (w->col == S_PEAK) != peaks)
+				continue;
+			cx.app = w->app;
+			cx.session = w->session;
+			if (peaks)
+			{
+				compute_peak(&cx, TimestampTzGetDatum(w->started));
+				continue;
+			}
+			if (w->rel == CC_SESSIONS)
+				found = fetch_session(&cx, TimestampTzGetDatum(w->started), &row);
+			else
+			{
+				CcRow	   *call = fetch_call(&cx);
+
+				found = call != NULL;
+				if (found)
+					row = *call;
+				cx.call_known = false;
+			}
+			if (!found)
+				elog(ERROR, "cometchat_webhooks: a %s row to count on is gone",
+					 w->rel == CC_SESSIONS ? "sessions" : "calls");
+			cc_update_merge(cx.st, &row, merge_add, w);
 		}
-		if (!found)
-			elog(ERROR, "cometchat_webhooks: a %s row to count on is gone",
-				 pc->rel == CC_SESSIONS ? "sessions" : "calls");
-		cc_update_merge(cx.st, &row, merge_add, pc);
-	}
-	for (int i = 0; i < p->npeaks; i++)
-	{
-		cx.app = p->peak_apps[i];
-		cx.session = p->peak_sessions[i];
-		compute_peak(&cx, TimestampTzGetDatum(p->peaks[i]));
 	}
 	cc_store_end(cx.st);
-	p->ncounts = p->npeaks = 0;
+	g->nwrites = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1110,7 +1061,7 @@ apply_instance(CcContext *cx)
 	bool		end_changed = false;
 
 	/* Its instance, or its end, is about to change. */
-	cx->pending->instances_valid = false;
+	cx->group->instances_valid = false;
 
 	if (is_new)
 	{
@@ -1607,28 +1558,20 @@ ensure_call(CcContext *cx)
 
 /* ---------------------------------------------------------------------- */
 
-/* One event, its count additions and peaks left in pending. */
+/* One event, its count additions and peaks left to the group. */
 static void
-apply_event(CcEvent *ev, Oid namespace, CcPending *pending)
+apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 {
 	CcContext	cx = {ev};
 	CcKind		kind = ev->spec->kind;
 
 	if (kind == CC_UNKNOWN)
 		return;
-	cx.pending = pending;
+	cx.group = group;
 
 	cx.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
 	if (ev->v[SLOT_SESSION].present)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
-
-	{
-		const CcValue *a;
-		const CcValue *b;
-
-		event_ids(ev, &a, &b);
-		lock_ids(ev, a, b);
-	}
 
 	cx.st = cc_store_begin(namespace);
 
@@ -1662,9 +1605,10 @@ apply_event(CcEvent *ev, Oid namespace, CcPending *pending)
 
 /*
  * Applies accepted events to the lifecycle tables of the given schema (the
- * ledger's).  Events given together share their id (cc_lifecycle_group),
- * so what they add to one row's counts, and the peaks they change, are
- * written once, after the last of them.
+ * ledger's); the caller holds their locks (cc_lifecycle_lock_all).  Events
+ * given together share their id (cc_lifecycle_group), so what they add to
+ * one row's counts, and the peaks they change, are written once, after the
+ * last of them.
  */
 void
 cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
@@ -1674,18 +1618,18 @@ cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 	MemoryContext per_event = AllocSetContextCreate(group, "cometchat lifecycle event",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
-	CcPending	pending = {group};
+	CcGroup		g = {group};
 
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(per_event);
-		apply_event(evs[i], namespace, &pending);
+		apply_event(evs[i], namespace, &g);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_event);
 	}
 	old = MemoryContextSwitchTo(per_event);
-	flush_pending(&pending, namespace);
+	flush_pending(&g, namespace);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(group);
 }
@@ -1693,6 +1637,7 @@ cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 void
 cc_lifecycle_apply(CcEvent *ev, Oid namespace)
 {
+	cc_lifecycle_lock_all(&ev, 1);
 	cc_lifecycle_apply_many(&ev, 1, namespace);
 }
 
