@@ -264,9 +264,10 @@ cc_store_end(CcStore *st)
  * Sets up the table's stored generated columns for inserts and updates, as
  * ExecInitStoredGenerated would (every generated column is computed on
  * update: ours depend on the columns written), from the planned
- * expressions kept for the session.
+ * expressions kept for the session.  Returns those columns, offset by
+ * FirstLowInvalidHeapAttributeNumber.
  */
-static void
+static Bitmapset *
 init_generated(CcRel *r, CcRelId id, EState *estate)
 {
 	ResultRelInfo *rri = r->rri;
@@ -275,7 +276,7 @@ init_generated(CcRel *r, CcRelId id, EState *estate)
 	Bitmapset  *updated = NULL;
 
 	if (!(desc->constr && desc->constr->has_generated_stored))
-		return;
+		return NULL;
 	if (g->relid != RelationGetRelid(r->rel) || g->natts != desc->natts)
 	{
 		MemoryContext old;
@@ -329,6 +330,7 @@ init_generated(CcRel *r, CcRelId id, EState *estate)
 		estate->es_resultrelinfo_extra = lappend(estate->es_resultrelinfo_extra, extra);
 	}
 #endif
+	return updated;
 }
 
 /* The table, opened for writing on first use. */
@@ -375,10 +377,6 @@ cc_rel(CcStore *st, CcRelId id)
 
 		if (att->attisdropped)
 			continue;
-		/* An update recomputes the stored generated columns. */
-		if (att->attgenerated == ATTRIBUTE_GENERATED_STORED)
-			rte->extraUpdatedCols = bms_add_member(rte->extraUpdatedCols,
-												   att->attnum - FirstLowInvalidHeapAttributeNumber);
 		for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
 			if (strcmp(NameStr(att->attname), def->cols[c]) == 0)
 				r->att[c] = a;
@@ -394,7 +392,8 @@ cc_rel(CcStore *st, CcRelId id)
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
-	init_generated(r, id, st->estate);
+	/* An update recomputes the stored generated columns (read from here before 15.2). */
+	rte->extraUpdatedCols = init_generated(r, id, st->estate);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	/* The slots row triggers use, made now, under the same owner. */
