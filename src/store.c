@@ -728,19 +728,28 @@ try_update(CcStore *st, CcRow *row)
 		case TM_Ok:
 			break;
 		case TM_Updated:
+			/*
+			 * The latest committed version.  A third writer may commit yet
+			 * another version between finding it and reading it: then the
+			 * chain is followed again from there.
+			 */
+			for (;;)
 			{
-				/* The latest committed version: it may have moved on again. */
+				ItemPointerData from = row->tid;
 				TableScanDesc scan = table_beginscan_tid(rel, SnapshotSelf);
 
 				table_tuple_get_latest_tid(scan, &row->tid);
 				table_endscan(scan);
-				if (!table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
+				if (table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
+					break;
+				if (ItemPointerEquals(&from, &row->tid))
 					elog(ERROR, "cometchat_webhooks: the new version of a row of %s is not visible",
 						 RelationGetRelationName(rel));
-				cc_row_from_slot(row, row->r->scan_slot);
-				ExecClearTuple(row->r->scan_slot);
-				return false;
+				CHECK_FOR_INTERRUPTS();
 			}
+			cc_row_from_slot(row, row->r->scan_slot);
+			ExecClearTuple(row->r->scan_slot);
+			return false;
 		default:
 			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of %s",
 				 (int) result, RelationGetRelationName(rel));
