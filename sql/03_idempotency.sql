@@ -157,6 +157,14 @@ SELECT count(*) AS events,
 FROM cometchat.events;
 SELECT count(*) AS rejected FROM cometchat.rejected;
 
+-- occurred_at is the key's time part (its fifth element) and NULL exactly
+-- when the key has none (an unknown trigger): what makes the unique index on
+-- (occurred_at, idempotency_key) one row per key.
+SELECT kind = 'unknown' AS unknown_trigger, count(*) AS events,
+       count(*) FILTER (WHERE occurred_at IS NOT DISTINCT FROM
+                              to_timestamp((cometchat.idempotency_key(payload)::jsonb->>4)::bigint)) AS time_is_key_part
+FROM cometchat.events GROUP BY 1 ORDER BY 1;
+
 TRUNCATE cometchat.events, cometchat.rejected, cometchat.sessions, cometchat.calls,
          cometchat.call_outcomes, cometchat.participants, cometchat.recordings
          RESTART IDENTITY;

@@ -26,6 +26,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -129,6 +130,7 @@ static bool holding_key_lock = false;
 static Oid	cached_relid = InvalidOid;
 static CcColumnMap cached_map;
 static Oid	cached_key_index = InvalidOid;
+static bool cached_key_timed = false;	/* the index is on (occurred_at, key) */
 
 static SPIPlanPtr reject_plan = NULL;
 static SPIPlanPtr ingest_plan = NULL;
@@ -195,12 +197,23 @@ set_text(Datum *values, bool *nulls, int att, const CcValue *v)
  * canonical key text (NULL for an invalid event); the key column gets its
  * digest when it is bytea, the text itself when it is text.
  */
+/* The event's time, the ledger's occurred_at; *isnull when it has none. */
+static Datum
+occurred_datum(const CcEvent *ev, bool *isnull)
+{
+	CcSlot		slot = ev->spec ? cc_shape_keys[ev->spec->shape].occurred_at : SLOT_NONE;
+
+	*isnull = slot == SLOT_NONE || !ev->v[slot].present;
+	return *isnull ? (Datum) 0 : TimestampTzGetDatum(cc_unix_to_timestamptz(ev->v[slot].num));
+}
+
 static void
 fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 			 Datum *values, bool *nulls, StringInfo key, bytea *digest)
 {
 	const int  *att = map->att;
-	CcSlot		time_slot = ev->spec ? cc_shape_keys[ev->spec->shape].occurred_at : SLOT_NONE;
+	bool		no_time;
+	Datum		occurred = occurred_datum(ev, &no_time);
 
 	for (int c = COL_VALID; c < CC_NUM_COLUMNS; c++)
 		if (att[c] >= 0)
@@ -230,9 +243,9 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 															   cc_flow_name(ev->spec->flow)));
 		nulls[att[COL_FLOW]] = false;
 	}
-	if (time_slot != SLOT_NONE && ev->v[time_slot].present && att[COL_OCCURRED] >= 0)
+	if (!no_time && att[COL_OCCURRED] >= 0)
 	{
-		values[att[COL_OCCURRED]] = TimestampTzGetDatum(cc_unix_to_timestamptz(ev->v[time_slot].num));
+		values[att[COL_OCCURRED]] = occurred;
 		nulls[att[COL_OCCURRED]] = false;
 	}
 	if (key && att[COL_KEY] >= 0)
@@ -425,8 +438,16 @@ key_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		release_key_lock();
 }
 
+/*
+ * The unique index the probe reads: on (idempotency_key) in catalogs before
+ * 1.2, on (occurred_at, idempotency_key) NULLS NOT DISTINCT since.  An
+ * event's time is one of its key's parts (NULL only for an unknown trigger,
+ * whose key is the same), so both say the same: one row per key.  The second
+ * keeps a load in time order at the index's right edge instead of spreading it
+ * over the whole index.  *timed says which one it is.
+ */
 static Oid
-find_key_index(Relation rel, int key_att)
+find_key_index(Relation rel, int key_att, int time_att, bool *timed)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
@@ -437,10 +458,22 @@ find_key_index(Relation rel, int key_att)
 		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index index = irel->rd_index;
 
-		if (index->indisunique && index->indisvalid && index->indnkeyatts == 1 &&
-			index->indkey.values[0] == key_att + 1 && irel->rd_indexprs == NIL &&
-			RelationGetIndexPredicate(irel) == NIL)
-			result = RelationGetRelid(irel);
+		if (index->indisunique && index->indisvalid && irel->rd_indexprs == NIL &&
+			RelationGetIndexPredicate(irel) == NIL && irel->rd_rel->relam == BTREE_AM_OID)
+		{
+			if (index->indnkeyatts == 1 && index->indkey.values[0] == key_att + 1)
+			{
+				result = RelationGetRelid(irel);
+				*timed = false;
+			}
+			else if (index->indnkeyatts == 2 && index->indnullsnotdistinct && time_att >= 0 &&
+					 index->indkey.values[0] == time_att + 1 &&
+					 index->indkey.values[1] == key_att + 1)
+			{
+				result = RelationGetRelid(irel);
+				*timed = true;
+			}
+		}
 		index_close(irel, AccessShareLock);
 		if (OidIsValid(result))
 			break;
@@ -462,14 +495,16 @@ find_key_index(Relation rel, int key_att)
  * whose inserter rolled back does not count.  Returns with the lock held.
  */
 static bool
-key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existing_id)
+key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
+		   bytea *digest, int id_att, int64 *existing_id)
 {
 	for (;;)
 	{
 		SnapshotData dirty;
 		Relation	irel;
 		IndexScanDesc scan;
-		ScanKeyData skey;
+		ScanKeyData skey[2];
+		int			nkeys = 0;
 		TupleTableSlot *slot;
 		TransactionId xwait = InvalidTransactionId;
 		ItemPointerData ctid;
@@ -478,10 +513,17 @@ key_exists(Relation rel, Oid indexoid, bytea *digest, int id_att, int64 *existin
 		acquire_key_lock(digest);
 		InitDirtySnapshot(dirty);
 		irel = index_open(indexoid, RowExclusiveLock);
-		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
+		if (timed && no_time)
+			ScanKeyEntryInitialize(&skey[nkeys++], SK_ISNULL | SK_SEARCHNULL, 1,
+								   InvalidStrategy, InvalidOid, InvalidOid,
+								   InvalidOid, (Datum) 0);
+		else if (timed)
+			ScanKeyInit(&skey[nkeys++], 1, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, occurred);
+		ScanKeyInit(&skey[nkeys], nkeys + 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
+		nkeys++;
 		slot = table_slot_create(rel, NULL);
-		scan = index_beginscan(rel, irel, &dirty, 1, 0);
-		index_rescan(scan, &skey, 1, NULL, 0);
+		scan = index_beginscan(rel, irel, &dirty, nkeys, 0);
+		index_rescan(scan, skey, nkeys, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
 			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
@@ -568,6 +610,8 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	StringInfoData key;
 	bytea	   *digest;
 	int64		existing_id;
+	Datum		occurred;
+	bool		no_time;
 	Datum	   *values;
 	bool	   *nulls;
 	bool	   *replace;
@@ -598,7 +642,8 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	if (map->att[COL_PAYLOAD] < 0 || map->att[COL_KEY] < 0 || map->att[COL_ID] < 0)
 		elog(ERROR, "cc_events_trigger: %s is not a CometChat ledger", RelationGetRelationName(rel));
 	if (!OidIsValid(cached_key_index))
-		cached_key_index = find_key_index(rel, map->att[COL_KEY]);
+		cached_key_index = find_key_index(rel, map->att[COL_KEY], map->att[COL_OCCURRED],
+										  &cached_key_timed);
 
 	payload_datum = heap_getattr(tuple, map->att[COL_PAYLOAD] + 1, tupdesc, &isnull);
 	if (isnull)
@@ -629,7 +674,9 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	cc_key_text(&ev, &key);
 	digest = cc_key_digest(key.data, key.len);
 
-	if (key_exists(rel, cached_key_index, digest, map->att[COL_ID], &existing_id))
+	occurred = occurred_datum(&ev, &no_time);
+	if (key_exists(rel, cached_key_index, cached_key_timed, occurred, no_time,
+				   digest, map->att[COL_ID], &existing_id))
 	{
 		release_key_lock();
 		check_insert_policy(rel, payload);

@@ -1,5 +1,5 @@
--- cometchat_webhooks: install script of the current version (1.1).
--- Written by hand; the build copies it to cometchat_webhooks--1.1.sql.  Every
+-- cometchat_webhooks: install script of the current version (1.2).
+-- Written by hand; the build copies it to cometchat_webhooks--1.2.sql.  Every
 -- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 
@@ -80,7 +80,11 @@ CREATE TABLE cometchat.events (
     call_id         text,
     occurred_at     timestamptz,
     idempotency_key bytea NOT NULL,
-    CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key)
+    -- One row per key.  occurred_at is one of the key's parts (NULL only for
+    -- an unknown trigger, and then for every delivery of it), so the pair is
+    -- unique exactly when the key is; leading with the time keeps a load's
+    -- probes and inserts at the index's recent edge instead of spread over it.
+    CONSTRAINT events_idempotency_key_key UNIQUE NULLS NOT DISTINCT (occurred_at, idempotency_key)
 );
 CREATE INDEX events_session ON cometchat.events (session_id, app_id, occurred_at);
 CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# upgrade.sh: an installation updated from 1.0 is the same as a fresh 1.1 one.
+# upgrade.sh: an installation updated from an earlier version is the same as a
+# fresh one of the default version.  Runs once from each earlier version (1.0,
+# 1.1; CC_UPGRADE_FROM=1.1 picks one), ALTER EXTENSION ... UPDATE following the
+# chain of upgrade scripts to the default version.
 #
-#   - database "upgraded": CREATE EXTENSION cometchat_webhooks VERSION '1.0',
+#   - database "upgraded": CREATE EXTENSION cometchat_webhooks VERSION FROM,
 #     ingest a stream, ALTER EXTENSION cometchat_webhooks UPDATE;
 #   - database "fresh": CREATE EXTENSION cometchat_webhooks (the default
 #     version), the same stream.
@@ -25,6 +28,16 @@
 # Runs with PGHOST, PGPORT, PGUSER (a superuser) and PGDATABASE set; prints
 # PASS/FAIL lines and the differences; exits non-zero on any difference.
 set -uo pipefail
+
+if [[ -z ${CC_UPGRADE_FROM:-} ]]; then
+    rc=0
+    for from in 1.0 1.1; do
+        echo "== upgrade from $from"
+        CC_UPGRADE_FROM=$from "${BASH_SOURCE[0]}" || rc=1
+    done
+    exit "$rc"
+fi
+FROM=$CC_UPGRADE_FROM
 
 : "${PGDATABASE:?PGDATABASE must be set}"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -137,23 +150,23 @@ data() {
 # 1. The two installations.
 ########################################################################
 if ! { new_db "$UP" && new_db "$FRESH"; }; then fail "could not create the databases"; exit 1; fi
-if psql_ -d "$UP" -c "CREATE EXTENSION cometchat_webhooks VERSION '1.0'" >"$WORK/create10.log" 2>&1; then
-    pass "CREATE EXTENSION cometchat_webhooks VERSION '1.0'"
+if psql_ -d "$UP" -c "CREATE EXTENSION cometchat_webhooks VERSION '$FROM'" >"$WORK/create_old.log" 2>&1; then
+    pass "CREATE EXTENSION cometchat_webhooks VERSION '$FROM'"
 else
-    fail "CREATE EXTENSION cometchat_webhooks VERSION '1.0':"
-    sed 's/^/    /' "$WORK/create10.log"
+    fail "CREATE EXTENSION cometchat_webhooks VERSION '$FROM':"
+    sed 's/^/    /' "$WORK/create_old.log"
     exit 1
 fi
 psql_ -d "$FRESH" -c "CREATE EXTENSION cometchat_webhooks" >/dev/null || { fail "CREATE EXTENSION cometchat_webhooks"; exit 1; }
 default_version=$(sql_value "$FRESH" "SELECT extversion FROM pg_extension WHERE extname = 'cometchat_webhooks'")
 
-# The first stream into 1.0, with the library that is installed now: a
-# database stays at 1.0 until someone runs ALTER EXTENSION ... UPDATE.
+# The first stream into FROM, with the library that is installed now: a
+# database stays at FROM until someone runs ALTER EXTENSION ... UPDATE.
 stream1_late=0
 if ingest "$UP" "$WORK/stream1.ndjson" "$WORK/up.status1"; then
-    pass "1.0: the first stream ingested ($(wc -l <"$WORK/up.status1") bodies)"
+    pass "$FROM: the first stream ingested ($(wc -l <"$WORK/up.status1") bodies)"
 else
-    fail "1.0: ingesting into a 1.0 installation with the installed library fails:"
+    fail "$FROM: ingesting into a $FROM installation with the installed library fails:"
     sed 's/^/    /' "$WORK/up.status1.err" | head -n 10
     stream1_late=1
 fi
@@ -422,7 +435,7 @@ psql_ -d "$PRE" -c "CREATE SCHEMA cometchat" -c "CREATE TABLE cometchat.events (
 expected_error='ERROR:  42P06: schema "cometchat" already exists'
 expected_detail='DETAIL:  cometchat_webhooks creates and owns the schema "cometchat" and every object in it.'
 expected_hint='HINT:  Drop or rename the existing schema "cometchat", then run CREATE EXTENSION cometchat_webhooks again.'
-for version in "" "VERSION '1.0'"; do
+for version in "" "VERSION '$FROM'"; do
     label="CREATE EXTENSION cometchat_webhooks $version with a schema cometchat in place"
     out=$("$PGBIN/psql" -X -q -d "$PRE" -v VERBOSITY=verbose -c "CREATE EXTENSION cometchat_webhooks $version" 2>&1)
     rc=$?
@@ -447,7 +460,7 @@ fi
 
 echo
 if ((FAILED > 0)); then
-    echo "upgrade: $FAILED checks FAILED"
+    echo "upgrade from $FROM: $FAILED checks FAILED"
     exit 1
 fi
-echo "upgrade: all checks passed"
+echo "upgrade from $FROM: all checks passed"

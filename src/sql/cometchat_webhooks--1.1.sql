@@ -1,0 +1,485 @@
+-- cometchat_webhooks 1.1: install script, kept as released so that an
+-- installation can start from 1.1 and be updated (ALTER EXTENSION ... UPDATE).
+\echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
+
+DO $guard$
+BEGIN
+    IF to_regnamespace('cometchat') IS NOT NULL THEN
+        RAISE EXCEPTION 'schema "cometchat" already exists'
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'cometchat_webhooks creates and owns the schema "cometchat" and every object in it.',
+                  HINT = 'Drop or rename the existing schema "cometchat", then run CREATE EXTENSION cometchat_webhooks again.';
+    END IF;
+END
+$guard$;
+
+CREATE SCHEMA cometchat;
+COMMENT ON SCHEMA cometchat IS 'CometChat calling webhooks: ledger, quarantine and call lifecycle tables (extension cometchat_webhooks)';
+
+------------------------------------------------------------------------
+-- Types
+------------------------------------------------------------------------
+
+-- The 14 documented triggers, in the order of the CometChat reference, then
+-- "unknown" for well-formed payloads with a trigger we do not know.
+CREATE TYPE cometchat.event_kind AS ENUM (
+    'call_initiated', 'call_started', 'call_participant_joined',
+    'call_participant_left', 'call_ended', 'call_busy', 'call_cancelled',
+    'call_rejected', 'call_unanswered', 'meeting_started',
+    'meeting_participant_joined', 'meeting_participant_left', 'meeting_ended',
+    'recording_generated', 'unknown');
+
+CREATE TYPE cometchat.flow AS ENUM ('ringing', 'session');
+
+CREATE TYPE cometchat.ingest_status AS ENUM ('accepted', 'duplicate', 'rejected');
+
+CREATE TYPE cometchat.call_status AS ENUM (
+    'initiated', 'ongoing', 'ended', 'busy', 'cancelled', 'rejected', 'unanswered');
+
+CREATE TYPE cometchat.session_mode AS ENUM ('call', 'meet');
+
+CREATE TYPE cometchat.session_status AS ENUM ('active', 'ended');
+
+-- Where a participant fact (left_at, audio_only) came from, weakest first:
+-- the end event's all_occupants, then the leave event, then the join event.
+-- A fact from a stronger source wins whatever the arrival order.
+CREATE TYPE cometchat.fact_source AS ENUM ('end_event', 'leave_event', 'join_event');
+
+CREATE TYPE cometchat.classification AS (
+    valid           boolean,
+    kind            cometchat.event_kind,
+    flow            cometchat.flow,
+    app_id          text,
+    region          text,
+    webhook         text,
+    trigger         text,
+    session_id      text,
+    call_id         text,
+    occurred_at     timestamptz,
+    idempotency_key text
+);
+
+------------------------------------------------------------------------
+-- The ledger and the quarantine
+------------------------------------------------------------------------
+
+CREATE TABLE cometchat.events (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at     timestamptz NOT NULL DEFAULT now(),
+    payload         jsonb NOT NULL,
+    -- Everything below is derived from payload by the C trigger; values a
+    -- client supplies for these columns are overwritten.
+    app_id          text NOT NULL,
+    region          text,
+    webhook         text NOT NULL,
+    trigger         text NOT NULL,
+    kind            cometchat.event_kind NOT NULL,
+    flow            cometchat.flow,
+    session_id      text,
+    call_id         text,
+    occurred_at     timestamptz,
+    idempotency_key bytea NOT NULL,
+    CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key)
+);
+CREATE INDEX events_session ON cometchat.events (session_id, app_id, occurred_at);
+CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
+COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key)';
+COMMENT ON COLUMN cometchat.events.idempotency_key IS 'sha256 of cometchat.idempotency_key(payload)';
+
+CREATE TABLE cometchat.rejected (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    payload     jsonb,
+    raw_body    text,
+    problems    text[] NOT NULL
+);
+COMMENT ON TABLE cometchat.rejected IS 'Quarantine: payloads that failed validation, with every problem found';
+COMMENT ON COLUMN cometchat.rejected.raw_body IS 'the body as received, when it was not JSON';
+
+------------------------------------------------------------------------
+-- Lifecycle tables, maintained by the ingest trigger
+------------------------------------------------------------------------
+
+-- One row per media session instance.  Session ids of call sessions are
+-- chosen by the app and reused, so an instance is (app_id, session_id,
+-- started_at), started_at being the instance's created_at.
+CREATE TABLE cometchat.sessions (
+    app_id            text NOT NULL,
+    session_id        text NOT NULL,
+    started_at        timestamptz NOT NULL,
+    mode              cometchat.session_mode NOT NULL,
+    ended_at          timestamptz,
+    status            cometchat.session_status NOT NULL
+                      GENERATED ALWAYS AS (CASE WHEN ended_at IS NULL
+                                                THEN 'active'::cometchat.session_status
+                                                ELSE 'ended'::cometchat.session_status END) STORED,
+    duration          interval GENERATED ALWAYS AS (ended_at - started_at) STORED,
+    participant_count integer NOT NULL DEFAULT 0,
+    peak_participants integer,
+    recording_count   integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, session_id, started_at)
+);
+COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
+COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
+
+-- One row per ringing call, keyed by the session id that call_initiated
+-- announces, or by its message id when it announced none.
+CREATE TABLE cometchat.calls (
+    app_id            text NOT NULL,
+    session_id        text,
+    call_id           text,
+    conversation_id   text,
+    caller            text,
+    receiver          text,
+    receiver_type     text,
+    media             text,
+    initiated_at      timestamptz,
+    started_at        timestamptz,
+    ended_at          timestamptz,
+    outcome           cometchat.call_status,
+    outcome_at        timestamptz,
+    participant_count integer NOT NULL DEFAULT 0,
+    status            cometchat.call_status NOT NULL
+                      GENERATED ALWAYS AS (CASE
+                          WHEN ended_at IS NOT NULL THEN 'ended'::cometchat.call_status
+                          WHEN started_at IS NOT NULL OR participant_count > 0 THEN 'ongoing'::cometchat.call_status
+                          WHEN outcome IS NOT NULL THEN outcome
+                          ELSE 'initiated'::cometchat.call_status END) STORED,
+    duration          interval GENERATED ALWAYS AS (ended_at - started_at) STORED,
+    CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
+);
+-- Every index of a lifecycle table leads with the id it finds rows by, and
+-- app_id comes second: each statement of the trigger then has exactly one
+-- index that fits it, so its plan does not depend on the table's statistics
+-- (plans are made once per backend, often while the tables are still small).
+CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
+CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
+CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
+CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
+COMMENT ON COLUMN cometchat.calls.outcome IS 'busy, cancelled, rejected or unanswered: the earliest outcome event linked to this call';
+
+-- Outcome events (busy, cancelled, rejected, unanswered) carry no session
+-- id.  Each is kept here and linked to the call of the same conversation
+-- initiated last at or before it, within cometchat.outcome_window.
+CREATE TABLE cometchat.call_outcomes (
+    app_id          text NOT NULL,
+    outcome_id      text NOT NULL,
+    conversation_id text NOT NULL,
+    outcome         cometchat.call_status NOT NULL,
+    sent_at         timestamptz NOT NULL,
+    linked_call_id  text,
+    PRIMARY KEY (outcome_id, app_id)
+);
+CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (conversation_id, app_id, sent_at);
+CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (linked_call_id, app_id);
+
+-- One row per join interval.
+CREATE TABLE cometchat.participants (
+    app_id             text NOT NULL,
+    session_id         text NOT NULL,
+    session_started_at timestamptz,
+    name               text NOT NULL,
+    joined_at          timestamptz NOT NULL,
+    left_at            timestamptz,
+    audio_only         boolean,
+    platform           text,
+    sdk                text,
+    sdk_version        text,
+    left_at_from       cometchat.fact_source,
+    audio_only_from    cometchat.fact_source,
+    PRIMARY KEY (app_id, session_id, name, joined_at)
+);
+COMMENT ON COLUMN cometchat.participants.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
+
+CREATE TABLE cometchat.recordings (
+    app_id             text NOT NULL,
+    session_id         text NOT NULL,
+    session_started_at timestamptz,
+    started_at         timestamptz NOT NULL,
+    duration           interval,
+    recording_url      text,
+    recording_date     date,
+    PRIMARY KEY (app_id, session_id, started_at)
+);
+
+------------------------------------------------------------------------
+-- C functions
+------------------------------------------------------------------------
+
+CREATE FUNCTION cometchat.validate(payload jsonb) RETURNS text[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_validate';
+COMMENT ON FUNCTION cometchat.validate(jsonb) IS 'every problem with a webhook payload, each naming its JSON path; empty when valid';
+
+CREATE FUNCTION cometchat.classify(payload jsonb) RETURNS cometchat.classification
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_classify';
+
+CREATE FUNCTION cometchat.idempotency_key(payload jsonb) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_idempotency_key';
+COMMENT ON FUNCTION cometchat.idempotency_key(jsonb) IS 'canonical idempotency key (a JSON array); NULL for an invalid payload';
+
+CREATE FUNCTION cometchat.ingest(payload jsonb,
+    OUT status cometchat.ingest_status, OUT event_id bigint,
+    OUT idempotency_key bytea, OUT problems text[], OUT rejected_id bigint)
+    RETURNS record
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'cc_ingest';
+
+CREATE FUNCTION cometchat.ingest_raw(body text,
+    OUT status cometchat.ingest_status, OUT event_id bigint,
+    OUT idempotency_key bytea, OUT problems text[], OUT rejected_id bigint)
+    RETURNS record
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'cc_ingest_raw';
+
+-- The trigger runs its statements as the owner of the table each one writes
+-- (as foreign-key checks do) and under a search path of pg_catalog alone, set
+-- in C for just those statements: a receiver needs only INSERT on the ledger,
+-- and nothing it creates in public or pg_temp (functions, operators, types,
+-- tables) is ever looked up by the trigger.
+CREATE FUNCTION cometchat._events_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'cc_events_trigger';
+
+CREATE TRIGGER events_ingest
+    BEFORE INSERT OR UPDATE ON cometchat.events
+    FOR EACH ROW EXECUTE FUNCTION cometchat._events_trigger();
+
+-- Replays the ledger through the same merge rules the trigger uses.
+CREATE FUNCTION cometchat._replay() RETURNS bigint
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'cc_replay';
+
+------------------------------------------------------------------------
+-- Rebuild and verify
+------------------------------------------------------------------------
+
+CREATE FUNCTION cometchat.rebuild() RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE cometchat.events IN SHARE MODE;
+    TRUNCATE cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+             cometchat.participants, cometchat.recordings;
+    RETURN cometchat._replay();
+END
+$$;
+COMMENT ON FUNCTION cometchat.rebuild() IS 'recomputes every lifecycle table from the ledger; returns the number of events replayed';
+
+-- The maintained tables as rows of jsonb, for comparison.
+CREATE FUNCTION cometchat._lifecycle_rows()
+    RETURNS TABLE (table_name text, row_data jsonb)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'sessions', to_jsonb(s) FROM cometchat.sessions s
+    UNION ALL SELECT 'calls', to_jsonb(c) FROM cometchat.calls c
+    UNION ALL SELECT 'call_outcomes', to_jsonb(o) FROM cometchat.call_outcomes o
+    UNION ALL SELECT 'participants', to_jsonb(p) FROM cometchat.participants p
+    UNION ALL SELECT 'recordings', to_jsonb(r) FROM cometchat.recordings r
+$$;
+
+CREATE FUNCTION cometchat.verify()
+    RETURNS TABLE (table_name text, difference text, row_data jsonb)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    maintained jsonb;
+    diffs      jsonb;
+BEGIN
+    LOCK TABLE cometchat.events IN SHARE MODE;
+    SELECT coalesce(jsonb_agg(jsonb_build_array(l.table_name, l.row_data)), '[]')
+      INTO maintained FROM cometchat._lifecycle_rows() l;
+    -- Recompute inside a subtransaction and roll it back: the maintained
+    -- tables are left exactly as they were.
+    BEGIN
+        PERFORM cometchat.rebuild();
+        WITH m AS (SELECT e->>0 AS t, e->1 AS r FROM jsonb_array_elements(maintained) e),
+             f AS (SELECT l.table_name AS t, l.row_data AS r FROM cometchat._lifecycle_rows() l),
+             missing AS (SELECT t, r FROM f EXCEPT ALL SELECT t, r FROM m),
+             unexpected AS (SELECT t, r FROM m EXCEPT ALL SELECT t, r FROM f)
+        SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') INTO diffs FROM (
+            SELECT jsonb_build_array(t, 'missing', r) AS d FROM missing
+            UNION ALL
+            SELECT jsonb_build_array(t, 'unexpected', r) FROM unexpected) x;
+        RAISE EXCEPTION USING ERRCODE = 'P0004', MESSAGE = 'cometchat.verify rollback';
+    EXCEPTION WHEN assert_failure THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT d->>0, d->>1, d->2 FROM jsonb_array_elements(diffs) d;
+END
+$$;
+COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained lifecycle tables and a recomputation from the ledger; no rows when consistent';
+
+------------------------------------------------------------------------
+-- Querying lifecycles
+------------------------------------------------------------------------
+
+CREATE VIEW cometchat.call_lifecycle WITH (security_invoker = true) AS
+SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receiver,
+       c.receiver_type, c.media, c.status, c.initiated_at, c.started_at, c.ended_at,
+       c.outcome, c.outcome_at, c.duration, c.participant_count,
+       s.peak_participants,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'name', p.name, 'joined_at', p.joined_at, 'left_at', p.left_at,
+                        'audio_only', p.audio_only, 'platform', p.platform)
+                    ORDER BY p.joined_at, p.name)
+                 FROM cometchat.participants p
+                 WHERE p.app_id = c.app_id AND p.session_id = c.session_id), '[]') AS participants,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'started_at', r.started_at, 'duration', r.duration,
+                        'recording_url', r.recording_url)
+                    ORDER BY r.started_at)
+                 FROM cometchat.recordings r
+                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings
+FROM cometchat.calls c
+LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
+                   WHERE s.app_id = c.app_id AND s.session_id = c.session_id
+                   ORDER BY s.started_at LIMIT 1) s ON true;
+
+-- Every ledger event of one session id (all its instances), plus, for a
+-- ringing call, the outcome events linked to it; in the order they happened.
+CREATE FUNCTION cometchat.timeline(app_id text, session_id text)
+    RETURNS TABLE (occurred_at timestamptz, kind cometchat.event_kind,
+                   event_id bigint, detail text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.occurred_at, e.kind, e.id,
+           coalesce(e.payload #>> '{data,occupant,name}',
+                    e.payload #>> '{data,call,sender}',
+                    e.payload #>> '{data,recording_url}')
+    FROM cometchat.events e
+    WHERE e.app_id = $1
+      AND (e.session_id = $2
+           OR (e.call_id IN (SELECT o.outcome_id FROM cometchat.call_outcomes o
+                             JOIN cometchat.calls c
+                               ON c.app_id = o.app_id AND c.call_id = o.linked_call_id
+                             WHERE o.app_id = $1 AND c.session_id = $2)
+               AND e.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')))
+    ORDER BY e.occurred_at, e.kind, e.id
+$$;
+COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the ordered events of one call or session id';
+
+------------------------------------------------------------------------
+-- Privileges
+--
+-- A receiver needs only:
+--   GRANT USAGE ON SCHEMA cometchat TO receiver;
+--   GRANT INSERT (payload) ON cometchat.events TO receiver;
+--   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
+-- (The trigger writes with the tables' owner's rights: see _events_trigger.)
+------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._events_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._replay() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.rebuild() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.verify() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._lifecycle_rows() FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Optional per-app row-level security
+--
+-- cometchat.app_access says which roles (and their members) see which
+-- apps.  cometchat.enable_app_security() adds the one row of
+-- cometchat.app_security, whose trigger switches row-level security on for
+-- every table (and off when the row goes).  The switch is data, so pg_dump
+-- keeps it, and restoring the row switches the tables on again: pg_dump keeps
+-- no ALTER TABLE ... ENABLE ROW LEVEL SECURITY of an extension's tables.
+-- The tables' owner bypasses the policies, so the trigger's maintenance is
+-- unaffected; for other roles the ingest trigger applies the insert policy
+-- to duplicates and invalid payloads too, which the table never sees.
+-- (While it is on, PostgreSQL refuses COPY FROM to roles the policies apply
+-- to: such receivers use INSERT or cometchat.ingest().)
+------------------------------------------------------------------------
+CREATE TABLE cometchat.app_access (
+    role_name regrole NOT NULL,
+    app_id    text NOT NULL,
+    PRIMARY KEY (role_name, app_id)
+);
+COMMENT ON TABLE cometchat.app_access IS 'per-app row-level security: members of role_name see (and receive) app_id; active after cometchat.enable_app_security()';
+ALTER TABLE cometchat.app_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON cometchat.app_access FOR SELECT
+    USING (pg_catalog.pg_has_role(role_name, 'MEMBER'));
+GRANT SELECT ON cometchat.app_access TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cometchat.app_access', '');
+
+CREATE TABLE cometchat.app_security (
+    enabled_at timestamptz NOT NULL DEFAULT now(),
+    enabled_by name NOT NULL DEFAULT current_user,
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+COMMENT ON TABLE cometchat.app_security IS 'one row while per-app row-level security is on (cometchat.enable_app_security())';
+SELECT pg_catalog.pg_extension_config_dump('cometchat.app_security', '');
+
+CREATE FUNCTION cometchat._app_security_switch() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted boolean := EXISTS (SELECT FROM cometchat.app_security);
+    t text;
+BEGIN
+    -- Only the tables whose state differs from the switch: a no-op otherwise.
+    FOR t IN SELECT c.relname FROM pg_class c
+             WHERE c.relnamespace = 'cometchat'::regnamespace
+               AND c.relname IN ('events', 'rejected', 'sessions', 'calls', 'call_outcomes',
+                                 'participants', 'recordings')
+               AND c.relrowsecurity <> wanted
+             ORDER BY c.relname
+    LOOP
+        EXECUTE format('ALTER TABLE cometchat.%I %s ROW LEVEL SECURITY', t,
+                       CASE WHEN wanted THEN 'ENABLE' ELSE 'DISABLE' END);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION cometchat._app_security_switch() FROM PUBLIC;
+CREATE TRIGGER app_security_switch AFTER INSERT OR DELETE ON cometchat.app_security
+    FOR EACH ROW EXECUTE FUNCTION cometchat._app_security_switch();
+CREATE TRIGGER app_security_switch_truncate AFTER TRUNCATE ON cometchat.app_security
+    FOR EACH STATEMENT EXECUTE FUNCTION cometchat._app_security_switch();
+
+CREATE FUNCTION cometchat.app_visible(app_id text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM cometchat.app_access a
+                   WHERE a.app_id = $1 AND pg_has_role(a.role_name, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see and receive rows of this app under per-app row-level security';
+
+CREATE POLICY app_rows ON cometchat.events FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_receive ON cometchat.events FOR INSERT WITH CHECK (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.rejected FOR SELECT USING (cometchat.app_visible(payload->>'appId'));
+CREATE POLICY app_rows ON cometchat.sessions FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.calls FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.call_outcomes FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.participants FOR SELECT USING (cometchat.app_visible(app_id));
+CREATE POLICY app_rows ON cometchat.recordings FOR SELECT USING (cometchat.app_visible(app_id));
+
+CREATE FUNCTION cometchat.enable_app_security(enable boolean DEFAULT true) RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM cometchat.app_security WHERE NOT $1;
+    INSERT INTO cometchat.app_security SELECT WHERE $1 ON CONFLICT (singleton) DO NOTHING;
+$$;
+COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
+REVOKE ALL ON FUNCTION cometchat.enable_app_security(boolean) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle
+-- tables are derived: restoring the ledger re-runs the trigger, which
+-- rebuilds them.
+------------------------------------------------------------------------
+SELECT pg_catalog.pg_extension_config_dump('cometchat.events', '');
+SELECT pg_catalog.pg_extension_config_dump('cometchat.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cometchat.rejected', '');
+SELECT pg_catalog.pg_extension_config_dump('cometchat.rejected_id_seq', '');
