@@ -98,7 +98,43 @@ typedef struct CcGroup
 	/* The session id whose calls row is known to exist (rows are never deleted). */
 	Datum		call_app;
 	Datum		call_session;
+	/* Join intervals of the session id's names, written at flush_intervals. */
+	struct CcNameIntervals *names;
+	int			nnames;
+	int			names_cap;
+	Datum		names_app;
+	Datum		names_session;
 } CcGroup;
+
+/*
+ * The participants rows of one name of the group's session id, read once
+ * and changed in memory by the group's join and leave events: an interval
+ * whose join and leave come in one group is inserted once, complete,
+ * instead of inserted and then updated.  Written (and forgotten) at the end
+ * of the group and before any other kind of event, whose code reads the
+ * participants table (instances adopt rows, counts and peaks are read from
+ * it).  Rows in the group's memory; state says what to write.
+ */
+typedef enum CcRowState
+{
+	ROW_CLEAN,
+	ROW_CHANGED,				/* read from the table, then changed */
+	ROW_NEW						/* not in the table yet */
+} CcRowState;
+
+typedef struct CcNameIntervals
+{
+	Datum		name;
+	CcRow	   *rows;
+	CcRowState *state;
+	int			nrows;
+	int			cap;
+} CcNameIntervals;
+
+/* More names than this in one group are written and forgotten first. */
+#define CC_MAX_CACHED_NAMES 256
+
+static void flush_intervals(CcGroup *g, CcStore *st);
 
 typedef struct CcContext
 {
@@ -722,10 +758,12 @@ flush_pending(CcGroup *g, Oid namespace)
 {
 	CcContext	cx = {NULL};
 
-	if (g->nwrites == 0)
+	if (g->nwrites == 0 && g->nnames == 0)
 		return;
 	cx.group = g;
 	cx.st = cc_store_begin(namespace);
+	/* The intervals first: peaks are computed from them. */
+	flush_intervals(g, cx.st);
 	/* Counts first: a peak is computed from rows, not counts, either way. */
 	for (int peaks = 0; peaks <= 1; peaks++)
 	{
@@ -788,6 +826,126 @@ set_text(CcRow *row, int col, const CcValue *v)
 		CC_SET(row, col, PointerGetDatum(cc_value_text(v)), false);
 }
 
+/* Copies src's values into dst (both rows of one table), in dst's memory. */
+static void
+row_copy(CcRow *dst, const CcRow *src)
+{
+	TupleDesc	desc = RelationGetDescr(src->r->rel);
+	MemoryContext cxt = GetMemoryChunkContext(dst->values);
+
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (!att->attbyval && !dst->nulls[a])
+			pfree(DatumGetPointer(dst->values[a]));
+		dst->nulls[a] = src->nulls[a];
+		dst->values[a] = src->nulls[a] || att->attbyval ? src->values[a] :
+			PointerGetDatum(MemoryContextAlloc(cxt, datumGetSize(src->values[a], false, att->attlen)));
+		if (!src->nulls[a] && !att->attbyval)
+			memcpy(DatumGetPointer(dst->values[a]), DatumGetPointer(src->values[a]),
+				   datumGetSize(src->values[a], false, att->attlen));
+	}
+	dst->tid = src->tid;
+}
+
+/* Adds a copy of row to the name's intervals, in the group's memory. */
+static void
+keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
+{
+	MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+	if (ni->nrows == ni->cap)
+	{
+		ni->cap = ni->cap ? ni->cap * 2 : 2;
+		ni->rows = ni->rows ? repalloc(ni->rows, sizeof(CcRow) * ni->cap) : palloc(sizeof(CcRow) * ni->cap);
+		ni->state = ni->state ? repalloc(ni->state, sizeof(CcRowState) * ni->cap)
+			: palloc(sizeof(CcRowState) * ni->cap);
+	}
+	cc_row_init(&ni->rows[ni->nrows], row->r);
+	row_copy(&ni->rows[ni->nrows], row);
+	ni->state[ni->nrows++] = state;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Writes what the group's join and leave events changed in the participants
+ * table, and forgets the intervals.
+ */
+static void
+flush_intervals(CcGroup *g, CcStore *st)
+{
+	CcRel	   *p;
+
+	if (g->nnames == 0)
+		return;
+	p = cc_rel(st, CC_PARTICIPANTS);
+	for (int i = 0; i < g->nnames; i++)
+	{
+		CcNameIntervals *ni = &g->names[i];
+
+		for (int j = 0; j < ni->nrows; j++)
+		{
+			ni->rows[j].r = p;
+			if (ni->state[j] == ROW_NEW)
+				cc_insert(st, &ni->rows[j]);
+			else if (ni->state[j] == ROW_CHANGED)
+				cc_update(st, &ni->rows[j]);
+		}
+	}
+	/* The rows stay in the group's memory until it ends; only what they take is small. */
+	g->nnames = 0;
+}
+
+/* The name's intervals in the session id, read from the table on first use in the group. */
+static CcNameIntervals *
+name_intervals(CcContext *cx, Datum name)
+{
+	CcGroup    *g = cx->group;
+	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
+	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
+	CcNameIntervals *ni;
+	CcScan		sc;
+	MemoryContext old;
+
+	if (g->nnames > 0 &&
+		(!texts_equal(g->names_app, cx->app) || !texts_equal(g->names_session, cx->session)))
+		flush_intervals(g, cx->st);
+	for (int i = 0; i < g->nnames; i++)
+		if (texts_equal(g->names[i].name, name))
+			return &g->names[i];
+	if (g->nnames == CC_MAX_CACHED_NAMES)
+		flush_intervals(g, cx->st);
+
+	old = MemoryContextSwitchTo(g->cxt);
+	if (g->nnames == 0)
+	{
+		g->names_app = datumCopy(cx->app, false, -1);
+		g->names_session = datumCopy(cx->session, false, -1);
+	}
+	if (g->nnames == g->names_cap)
+	{
+		g->names_cap = g->names_cap ? g->names_cap * 2 : 8;
+		g->names = g->names ? repalloc(g->names, sizeof(CcNameIntervals) * g->names_cap)
+			: palloc(sizeof(CcNameIntervals) * g->names_cap);
+	}
+	ni = &g->names[g->nnames++];
+	memset(ni, 0, sizeof(*ni));
+	ni->name = datumCopy(name, false, -1);
+	MemoryContextSwitchTo(old);
+
+	cc_scan_begin(&sc, p, 3, k, -1, ForwardScanDirection);
+	while (cc_scan_next(&sc))
+	{
+		CcRow		row;
+
+		cc_row_from_scan(&row, &sc);
+		keep_interval(g, ni, &row, ROW_CLEAN);
+	}
+	cc_scan_end(&sc);
+	return ni;
+}
+
 /* Merges what an event tells of an interval (mine) into its row. */
 static bool
 merge_interval(CcRow *row, CcRow *mine)
@@ -820,11 +978,9 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
 	bool		has_instance = instance_at(cx, joined, &instance, &ended);
-	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
-	CcScan		sc;
+	CcNameIntervals *ni = name_intervals(cx, name);
 	CcRow		mine;			/* the interval as this event tells it */
-	CcRow		row;
-	bool		found = false;
+	int			found = -1;
 	bool		new_in_instance = true;
 	bool		new_in_session = true;
 
@@ -852,33 +1008,38 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	}
 
 	/* The name's intervals: this one, if known, and whether there are others. */
-	cc_scan_begin(&sc, p, 3, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	for (int i = 0; i < ni->nrows; i++)
 	{
-		bool		isnull;
-		Datum		inst;
+		CcRow	   *other = &ni->rows[i];
 
-		if (DatumGetTimestampTz(cc_scan_get(&sc, P_JOINED, &isnull)) == DatumGetTimestampTz(joined))
+		if (DatumGetTimestampTz(CC_GET(other, P_JOINED)) == DatumGetTimestampTz(joined))
 		{
-			cc_row_from_scan(&row, &sc);
-			found = true;
+			found = i;
 			continue;
 		}
 		new_in_session = false;
-		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
-		if (has_instance && !isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
+		if (has_instance && !CC_ISNULL(other, P_INSTANCE) &&
+			DatumGetTimestampTz(CC_GET(other, P_INSTANCE)) == DatumGetTimestampTz(instance))
 			new_in_instance = false;
 	}
-	cc_scan_end(&sc);
 
-	if (found)
+	if (found >= 0)
 	{
+		CcRow		row;
+
+		/* Merged in the event's memory, kept in the group's. */
+		cc_row_init(&row, p);
+		row_copy(&row, &ni->rows[found]);
 		if (merge_interval(&row, &mine))
-			cc_update(cx->st, &row);
+		{
+			row_copy(&ni->rows[found], &row);
+			if (ni->state[found] == ROW_CLEAN)
+				ni->state[found] = ROW_CHANGED;
+		}
 	}
 	else
 	{
-		cc_insert(cx->st, &mine);
+		keep_interval(cx->group, ni, &mine, ROW_NEW);
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
@@ -1574,6 +1735,10 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
 	cx.st = cc_store_begin(namespace);
+
+	/* Every other kind of event reads the participants table as it is. */
+	if (ev->spec->shape != SHAPE_JOIN && ev->spec->shape != SHAPE_LEAVE)
+		flush_intervals(group, cx.st);
 
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
 		ensure_call(&cx);
