@@ -67,18 +67,22 @@ PG_FUNCTION_INFO_V1(cc_replay);
 /*
  * Writes that wait for the end of a group of events (cc_lifecycle_apply_many):
  * counts to add to a sessions or calls row (a meeting's joins then write its
- * instance's and its call's counts once, not once per join), and instances
- * whose peak_participants is to be recomputed (col S_PEAK).  Rows are named
- * by their keys, copied into the group's memory.
+ * instance's and its call's counts once, not once per join), a call's start
+ * and end (its session's earliest start, latest end: nothing reads them
+ * before), and instances whose peak_participants is to be recomputed (col
+ * S_PEAK).  A call's writes are made in one update.  Rows are named by their
+ * keys, copied into the group's memory.
  */
 typedef struct CcPendingWrite
 {
 	CcRelId		rel;			/* CC_SESSIONS or CC_CALLS */
-	int			col;			/* S_PCOUNT, S_RCOUNT, C_PCOUNT or S_PEAK */
+	int			col;			/* S_PCOUNT, S_RCOUNT, S_PEAK, C_PCOUNT, C_STARTED or
+								 * C_ENDED */
 	Datum		app;
 	Datum		session;
 	TimestampTz started;		/* sessions: the instance */
-	int32		delta;			/* S_PEAK: 1 when wanted */
+	int32		delta;			/* S_PEAK, C_STARTED, C_ENDED: 1 when wanted */
+	TimestampTz at;				/* C_STARTED: the earliest; C_ENDED: the latest */
 } CcPendingWrite;
 
 /* What the events of a group share: their pending writes, and what they learnt. */
@@ -635,6 +639,18 @@ count_call(CcContext *cx)
 		pending_write(cx->group, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0, true)->delta++;
 }
 
+/* A call starts with its first instance, ends with its last (at the end of the group). */
+static void
+call_time(CcContext *cx, int col, Datum t)
+{
+	CcPendingWrite *w = pending_write(cx->group, CC_CALLS, col, cx->app, cx->session, (Datum) 0, true);
+	TimestampTz at = DatumGetTimestampTz(t);
+
+	if (!w->delta || (col == C_STARTED ? at < w->at : at > w->at))
+		w->at = at;
+	w->delta = 1;
+}
+
 static void
 recount(CcContext *cx, Datum instance)
 {
@@ -748,6 +764,26 @@ merge_add(CcRow *row, void *arg)
 	return true;
 }
 
+/* A calls row's pending writes, all of them (arg: a NULL-terminated array). */
+static bool
+merge_call_writes(CcRow *row, void *arg)
+{
+	bool		changed = false;
+
+	for (CcPendingWrite **w = arg; *w; w++)
+	{
+		Datum		at = TimestampTzGetDatum((*w)->at);
+
+		if ((*w)->col == C_PCOUNT)
+			changed |= merge_add(row, *w);
+		else if ((*w)->col == C_STARTED)
+			changed |= LEAST(row, C_STARTED, at, false);
+		else
+			changed |= GREATEST(row, C_ENDED, at, false);
+	}
+	return changed;
+}
+
 /*
  * The group's pending writes: each count added to its row's latest version
  * (a calls row may have been written by another conversation's outcome
@@ -771,7 +807,6 @@ flush_pending(CcGroup *g, Oid namespace)
 		{
 			CcPendingWrite *w = &g->writes[i];
 			CcRow		row;
-			bool		found;
 
 			if (w->delta == 0 || (w->col == S_PEAK) != peaks)
 				continue;
@@ -783,20 +818,31 @@ flush_pending(CcGroup *g, Oid namespace)
 				continue;
 			}
 			if (w->rel == CC_SESSIONS)
-				found = fetch_session(&cx, TimestampTzGetDatum(w->started), &row);
+			{
+				if (!fetch_session(&cx, TimestampTzGetDatum(w->started), &row))
+					elog(ERROR, "cometchat_webhooks: a sessions row to count on is gone");
+				cc_update_merge(cx.st, &row, merge_add, w);
+			}
 			else
 			{
+				/* This and the calls row's later writes, in one update. */
+				CcPendingWrite **calls = palloc(sizeof(CcPendingWrite *) * (g->nwrites - i + 1));
+				int			n = 0;
 				CcRow	   *call = fetch_call(&cx);
 
-				found = call != NULL;
-				if (found)
-					row = *call;
+				if (call == NULL)
+					elog(ERROR, "cometchat_webhooks: a calls row to write on is gone");
+				for (int j = i; j < g->nwrites; j++)
+					if (g->writes[j].rel == CC_CALLS && g->writes[j].delta != 0 &&
+						texts_equal(g->writes[j].session, w->session) &&
+						texts_equal(g->writes[j].app, w->app))
+						calls[n++] = &g->writes[j];
+				calls[n] = NULL;
+				cc_update_merge(cx.st, call, merge_call_writes, calls);
+				for (int j = 0; j < n; j++)
+					calls[j]->delta = 0;
 				cx.call_known = false;
 			}
-			if (!found)
-				elog(ERROR, "cometchat_webhooks: a %s row to count on is gone",
-					 w->rel == CC_SESSIONS ? "sessions" : "calls");
-			cc_update_merge(cx.st, &row, merge_add, w);
 		}
 	}
 	cc_store_end(cx.st);
@@ -1137,23 +1183,6 @@ apply_recording(CcContext *cx)
 /* Session instances                                                       */
 /* ---------------------------------------------------------------------- */
 
-typedef struct CcCallTimes
-{
-	Datum		started;
-	Datum		ended;
-	bool		is_end;
-} CcCallTimes;
-
-/* A call started with its first instance and ended with its last. */
-static bool
-merge_call_times(CcRow *call, void *arg)
-{
-	CcCallTimes *t = arg;
-
-	return LEAST(call, C_STARTED, t->started, false) |
-		GREATEST(call, C_ENDED, t->ended, !t->is_end);
-}
-
 typedef struct CcAdopt
 {
 	int			time_col;
@@ -1245,13 +1274,11 @@ apply_instance(CcContext *cx)
 			cc_update(cx->st, &row);
 	}
 
-	if (ev->spec->flow == FLOW_RINGING)
+	if (ev->spec->flow == FLOW_RINGING && (call_known_to_exist(cx) || fetch_call(cx)))
 	{
-		CcRow	   *call = fetch_call(cx);
-		CcCallTimes times = {started, ended_at, is_end};
-
-		if (call)
-			cc_update_merge(cx->st, call, merge_call_times, &times);
+		call_time(cx, C_STARTED, started);
+		if (is_end)
+			call_time(cx, C_ENDED, ended_at);
 	}
 
 	if (is_new)
