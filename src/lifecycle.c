@@ -81,7 +81,8 @@ typedef struct CcPendingWrite
 	Datum		app;
 	Datum		session;
 	TimestampTz started;		/* sessions: the instance */
-	int32		delta;			/* S_PEAK, C_STARTED, C_ENDED: 1 when wanted */
+	int32		delta;			/* S_PEAK, C_STARTED, C_ENDED: 1 when wanted (S_PEAK:
+								 * the peak, once flush_pending computed it) */
 	TimestampTz at;				/* C_STARTED: the earliest; C_ENDED: the latest */
 } CcPendingWrite;
 
@@ -695,23 +696,17 @@ edge_cmp(const void *a, const void *b)
  * once.  Intervals are [joined_at, left_at); one still open ends with the
  * session, and a leave sorts before a join at the same instant.
  */
-static void
-compute_peak(CcContext *cx, Datum instance)
+static int32
+peak_of(CcContext *cx, Datum instance, TimestampTz ended)
 {
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
-	CcRow		row;
 	CcScan		sc;
 	CcEdge	   *edges;
 	int			n = 0;
 	int			cap = 64;
 	int32		open = 0;
 	int32		peak = 0;
-	TimestampTz ended;
-
-	if (!fetch_session(cx, instance, &row) || CC_ISNULL(&row, S_ENDED))
-		return;
-	ended = DatumGetTimestampTz(CC_GET(&row, S_ENDED));
 
 	edges = palloc(sizeof(CcEdge) * cap);
 	cc_scan_begin(&sc, p, 2, k, -1, ForwardScanDirection);
@@ -744,8 +739,7 @@ compute_peak(CcContext *cx, Datum instance)
 			peak = open;
 	}
 	pfree(edges);
-	if (set_col(&row, S_PEAK, Int32GetDatum(peak), false))
-		cc_update(cx->st, &row);
+	return peak;
 }
 
 /* The instance's peak is recomputed at the end of the group (flush_pending). */
@@ -764,9 +758,9 @@ merge_add(CcRow *row, void *arg)
 	return true;
 }
 
-/* A calls row's pending writes, all of them (arg: a NULL-terminated array). */
+/* A row's pending writes, all of them (arg: a NULL-terminated array). */
 static bool
-merge_call_writes(CcRow *row, void *arg)
+merge_writes(CcRow *row, void *arg)
 {
 	bool		changed = false;
 
@@ -774,7 +768,9 @@ merge_call_writes(CcRow *row, void *arg)
 	{
 		Datum		at = TimestampTzGetDatum((*w)->at);
 
-		if ((*w)->col == C_PCOUNT)
+		if ((*w)->rel == CC_SESSIONS && (*w)->col == S_PEAK)
+			changed |= set_col(row, S_PEAK, Int32GetDatum((*w)->delta), false);
+		else if ((*w)->rel == CC_SESSIONS || (*w)->col == C_PCOUNT)
 			changed |= merge_add(row, *w);
 		else if ((*w)->col == C_STARTED)
 			changed |= LEAST(row, C_STARTED, at, false);
@@ -785,9 +781,11 @@ merge_call_writes(CcRow *row, void *arg)
 }
 
 /*
- * The group's pending writes: each count added to its row's latest version
- * (a calls row may have been written by another conversation's outcome
- * meanwhile), then each peak computed from the intervals as they now are.
+ * The group's pending writes, after its intervals: one update per row, made
+ * on the row's latest version (a calls row may have been written by another
+ * conversation's outcome meanwhile), with its counts added, its call's start
+ * and end merged, and its instance's peak computed from the intervals as
+ * they now are.
  */
 static void
 flush_pending(CcGroup *g, Oid namespace)
@@ -800,50 +798,68 @@ flush_pending(CcGroup *g, Oid namespace)
 	cx.st = cc_store_begin(namespace);
 	/* The intervals first: peaks are computed from them. */
 	flush_intervals(g, cx.st);
-	/* Counts first: a peak is computed from rows, not counts, either way. */
-	for (int peaks = 0; peaks <= 1; peaks++)
+	for (int i = 0; i < g->nwrites; i++)
 	{
-		for (int i = 0; i < g->nwrites; i++)
+		CcPendingWrite *w = &g->writes[i];
+		CcPendingWrite **mine;	/* this and the row's later writes, in one update */
+		int			n = 0;
+		CcRow		row;
+		bool		found;
+
+		if (w->delta == 0)
+			continue;
+		mine = palloc(sizeof(CcPendingWrite *) * (g->nwrites - i + 1));
+		for (int j = i; j < g->nwrites; j++)
 		{
-			CcPendingWrite *w = &g->writes[i];
-			CcRow		row;
+			CcPendingWrite *o = &g->writes[j];
 
-			if (w->delta == 0 || (w->col == S_PEAK) != peaks)
-				continue;
-			cx.app = w->app;
-			cx.session = w->session;
-			if (peaks)
-			{
-				compute_peak(&cx, TimestampTzGetDatum(w->started));
-				continue;
-			}
-			if (w->rel == CC_SESSIONS)
-			{
-				if (!fetch_session(&cx, TimestampTzGetDatum(w->started), &row))
-					elog(ERROR, "cometchat_webhooks: a sessions row to count on is gone");
-				cc_update_merge(cx.st, &row, merge_add, w);
-			}
-			else
-			{
-				/* This and the calls row's later writes, in one update. */
-				CcPendingWrite **calls = palloc(sizeof(CcPendingWrite *) * (g->nwrites - i + 1));
-				int			n = 0;
-				CcRow	   *call = fetch_call(&cx);
-
-				if (call == NULL)
-					elog(ERROR, "cometchat_webhooks: a calls row to write on is gone");
-				for (int j = i; j < g->nwrites; j++)
-					if (g->writes[j].rel == CC_CALLS && g->writes[j].delta != 0 &&
-						texts_equal(g->writes[j].session, w->session) &&
-						texts_equal(g->writes[j].app, w->app))
-						calls[n++] = &g->writes[j];
-				calls[n] = NULL;
-				cc_update_merge(cx.st, call, merge_call_writes, calls);
-				for (int j = 0; j < n; j++)
-					calls[j]->delta = 0;
-				cx.call_known = false;
-			}
+			if (o->delta != 0 && o->rel == w->rel && o->started == w->started &&
+				texts_equal(o->session, w->session) && texts_equal(o->app, w->app))
+				mine[n++] = o;
 		}
+		mine[n] = NULL;
+		cx.app = w->app;
+		cx.session = w->session;
+		if (w->rel == CC_SESSIONS)
+			found = fetch_session(&cx, TimestampTzGetDatum(w->started), &row);
+		else
+		{
+			CcRow	   *call = fetch_call(&cx);
+
+			found = call != NULL;
+			if (found)
+				row = *call;
+			cx.call_known = false;
+		}
+		if (!found)
+		{
+			bool		only_peaks = true;
+
+			for (int j = 0; j < n; j++)
+				only_peaks &= mine[j]->rel == CC_SESSIONS && mine[j]->col == S_PEAK;
+			if (!only_peaks)
+				elog(ERROR, "cometchat_webhooks: a %s row to write on is gone",
+					 w->rel == CC_SESSIONS ? "sessions" : "calls");
+			n = 0;
+		}
+		/* A peak wanted: computed from the intervals as they now are, once the instance has ended. */
+		for (int j = 0; j < n; j++)
+			if (mine[j]->col == S_PEAK && mine[j]->rel == CC_SESSIONS)
+			{
+				if (CC_ISNULL(&row, S_ENDED))
+					mine[j--] = mine[--n];
+				else
+					mine[j]->delta = peak_of(&cx, TimestampTzGetDatum(w->started),
+											 DatumGetTimestampTz(CC_GET(&row, S_ENDED)));
+			}
+		mine[n] = NULL;
+		if (n > 0)
+			cc_update_merge(cx.st, &row, merge_writes, mine);
+		for (int j = i; j < g->nwrites; j++)
+			if (g->writes[j].rel == w->rel && g->writes[j].started == w->started &&
+				texts_equal(g->writes[j].session, w->session) && texts_equal(g->writes[j].app, w->app))
+				g->writes[j].delta = 0;
+		pfree(mine);
 	}
 	cc_store_end(cx.st);
 	g->nwrites = 0;
