@@ -231,3 +231,45 @@ SELECT status FROM public.status_log ORDER BY n;
 DROP TRIGGER note_status ON cometchat.calls;
 DROP TABLE public.status_log;
 DROP FUNCTION public.note_status();
+
+------------------------------------------------------------------------
+-- 8. One session id used by a meeting's and a call's events, in one
+--    statement: the calls row the first call event makes counts the names
+--    the statement's earlier meeting joins brought (as one event at a time
+--    would; verify() replays the ledger event by event).
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.joined('meeting_participant_joined', 'M1', 'Ann', 1700040001)),
+  (pg_temp.joined('call_participant_joined', 'M1', 'Bob', 1700040002));
+SELECT session_id, participant_count FROM cometchat.calls ORDER BY session_id;
+SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 9. A relcache invalidation of a lifecycle table in the middle of a
+--    statement's batch (here a user's trigger on calls running ANALYZE on
+--    participants, which rewrites its pg_class row): the tables are reopened
+--    for the next event (Ann's leave), and the intervals the batch holds in
+--    memory go on with the reopened ones.  The rows must be those of one
+--    event at a time.  (A use of the closed ones would read freed memory,
+--    which the next allocation usually refills alike: this cannot show it.)
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+CREATE FUNCTION public.analyze_participants() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  ANALYZE cometchat.participants;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER analyze_participants BEFORE INSERT ON cometchat.calls
+  FOR EACH ROW EXECUTE FUNCTION public.analyze_participants();
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.joined('call_participant_joined', 'S9', 'Ann', 1700050001)),
+  (pg_temp.left('call_participant_left', 'S9', 'Ann', 1700050001, 1700050060)),
+  (pg_temp.joined('call_participant_joined', 'S9', 'Bob', 1700050002));
+SELECT session_id, name, joined_at, left_at FROM cometchat.participants ORDER BY name;
+SELECT session_id, participant_count FROM cometchat.calls;
+DROP TRIGGER analyze_participants ON cometchat.calls;
+DROP FUNCTION public.analyze_participants();
+SELECT * FROM cometchat.verify();

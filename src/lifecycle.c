@@ -975,7 +975,13 @@ name_intervals(CcContext *cx, Datum name)
 		flush_intervals(g, cx->st);
 	for (int i = 0; i < g->nnames; i++)
 		if (texts_equal(g->names[i].name, name))
-			return &g->names[i];
+		{
+			ni = &g->names[i];
+			/* The store may have been reopened since (a relcache invalidation). */
+			for (int j = 0; j < ni->nrows; j++)
+				ni->rows[j].r = p;
+			return ni;
+		}
 	if (g->nnames == CC_MAX_CACHED_NAMES)
 		flush_intervals(g, cx->st);
 
@@ -1784,7 +1790,12 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		flush_intervals(group, cx.st);
 
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
+	{
+		/* A calls row made now counts the names in the table: the group's too. */
+		if (!call_known_to_exist(&cx))
+			flush_intervals(group, cx.st);
 		ensure_call(&cx);
+	}
 
 	switch (ev->spec->shape)
 	{
