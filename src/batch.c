@@ -351,15 +351,22 @@ batch_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count, 
 	PG_END_TRY();
 }
 
+/*
+ * What the finishing statement queued.  A statement of its own, at depth 0,
+ * applies all: that includes what it queued during a run the hooks did not
+ * see start.
+ */
+static void
+apply_statement(void)
+{
+	apply_queued(exec_depth > 0 ? exec_depth : -1);
+}
+
 static void
 batch_executor_finish(QueryDesc *queryDesc)
 {
-	/*
-	 * The statement's own AFTER triggers see its events applied...  (A
-	 * statement of its own, at depth 0, applies all: that includes what it
-	 * queued during a run the hooks did not see start.)
-	 */
-	apply_queued(exec_depth > 0 ? exec_depth : -1);
+	/* The statement's own AFTER triggers see its events applied... */
+	apply_statement();
 	exec_depth++;
 	PG_TRY();
 	{
@@ -374,7 +381,7 @@ batch_executor_finish(QueryDesc *queryDesc)
 	}
 	PG_END_TRY();
 	/* ... and what a data-modifying WITH finished only now ingested is applied too. */
-	apply_queued(exec_depth > 0 ? exec_depth : -1);
+	apply_statement();
 }
 
 /*

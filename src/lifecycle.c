@@ -561,6 +561,14 @@ fetch_call(CcContext *cx)
 	return cx->call_found ? &cx->call : NULL;
 }
 
+/* Whether the pending write is on this row (sessions: of this instance). */
+static bool
+on_row(const CcPendingWrite *w, CcRelId rel, Datum app, Datum session, TimestampTz started)
+{
+	return w->rel == rel && (rel != CC_SESSIONS || w->started == started) &&
+		texts_equal(w->session, session) && texts_equal(w->app, app);
+}
+
 /* The pending write of this row's column; made if need be, when create. */
 static CcPendingWrite *
 pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum started,
@@ -572,9 +580,7 @@ pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum 
 	for (int i = 0; i < g->nwrites; i++)
 	{
 		w = &g->writes[i];
-		if (w->rel == rel && w->col == col && texts_equal(w->session, session) &&
-			texts_equal(w->app, app) &&
-			(rel != CC_SESSIONS || w->started == DatumGetTimestampTz(started)))
+		if (w->col == col && on_row(w, rel, app, session, DatumGetTimestampTz(started)))
 			return w;
 	}
 	if (!create)
@@ -813,8 +819,7 @@ flush_pending(CcGroup *g, Oid namespace)
 		{
 			CcPendingWrite *o = &g->writes[j];
 
-			if (o->delta != 0 && o->rel == w->rel && o->started == w->started &&
-				texts_equal(o->session, w->session) && texts_equal(o->app, w->app))
+			if (o->delta != 0 && on_row(o, w->rel, w->app, w->session, w->started))
 				mine[n++] = o;
 		}
 		mine[n] = NULL;
@@ -856,8 +861,7 @@ flush_pending(CcGroup *g, Oid namespace)
 		if (n > 0)
 			cc_update_merge(cx.st, &row, merge_writes, mine);
 		for (int j = i; j < g->nwrites; j++)
-			if (g->writes[j].rel == w->rel && g->writes[j].started == w->started &&
-				texts_equal(g->writes[j].session, w->session) && texts_equal(g->writes[j].app, w->app))
+			if (on_row(&g->writes[j], w->rel, w->app, w->session, w->started))
 				g->writes[j].delta = 0;
 		pfree(mine);
 	}
@@ -893,7 +897,7 @@ static void
 row_copy(CcRow *dst, const CcRow *src)
 {
 	TupleDesc	desc = RelationGetDescr(src->r->rel);
-	MemoryContext cxt = GetMemoryChunkContext(dst->values);
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(dst->values));
 
 	for (int a = 0; a < desc->natts; a++)
 	{
@@ -902,13 +906,11 @@ row_copy(CcRow *dst, const CcRow *src)
 		if (!att->attbyval && !dst->nulls[a])
 			pfree(DatumGetPointer(dst->values[a]));
 		dst->nulls[a] = src->nulls[a];
-		dst->values[a] = src->nulls[a] || att->attbyval ? src->values[a] :
-			PointerGetDatum(MemoryContextAlloc(cxt, datumGetSize(src->values[a], false, att->attlen)));
-		if (!src->nulls[a] && !att->attbyval)
-			memcpy(DatumGetPointer(dst->values[a]), DatumGetPointer(src->values[a]),
-				   datumGetSize(src->values[a], false, att->attlen));
+		dst->values[a] = src->nulls[a] ? (Datum) 0 :
+			datumCopy(src->values[a], att->attbyval, att->attlen);
 	}
 	dst->tid = src->tid;
+	MemoryContextSwitchTo(old);
 }
 
 /* Adds a copy of row to the name's intervals, in the group's memory. */
@@ -1785,17 +1787,15 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 
 	cx.st = cc_store_begin(namespace);
 
-	/* Every other kind of event reads the participants table as it is. */
-	if (ev->spec->shape != SHAPE_JOIN && ev->spec->shape != SHAPE_LEAVE)
+	/*
+	 * The group's intervals go to the table before anything reads it: every
+	 * other kind of event, and a calls row made now (it counts the names).
+	 */
+	if ((ev->spec->shape != SHAPE_JOIN && ev->spec->shape != SHAPE_LEAVE) ||
+		(ev->spec->flow == FLOW_RINGING && !call_known_to_exist(&cx)))
 		flush_intervals(group, cx.st);
-
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
-	{
-		/* A calls row made now counts the names in the table: the group's too. */
-		if (!call_known_to_exist(&cx))
-			flush_intervals(group, cx.st);
 		ensure_call(&cx);
-	}
 
 	switch (ev->spec->shape)
 	{

@@ -28,7 +28,6 @@
 #include "rewrite/rewriteHandler.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
-#include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
