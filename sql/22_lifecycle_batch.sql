@@ -273,3 +273,27 @@ SELECT session_id, participant_count FROM cometchat.calls;
 DROP TRIGGER analyze_participants ON cometchat.calls;
 DROP FUNCTION public.analyze_participants();
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 10. The intervals a statement keeps in memory stand for all of their
+--     names' intervals: a new instance adopts them there, the names it
+--     counts include them, and the session's end merges its occupants into
+--     them.  Ann's first interval comes from an earlier statement and this
+--     one does not change it: it must move to the new instance all the
+--     same.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.joined('meeting_participant_joined', 'M10', 'Ann', 1700060010));
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.joined('meeting_participant_joined', 'M10', 'Ann', 1700060100)),
+  (pg_temp.joined('meeting_participant_joined', 'M10', 'Bob', 1700060020)),
+  (pg_temp.started('meeting_started', 'M10', 1700060000)),
+  (pg_temp.ended('meeting_ended', 'M10', 1700060000, 1700060200,
+                 jsonb_build_array(pg_temp.occ('Bob', 1700060020, 1700060150),
+                                   pg_temp.occ('Cy', 1700060030, 1700060040))));
+SELECT name, joined_at, session_started_at, left_at, left_at_from FROM cometchat.participants
+ORDER BY name, joined_at;
+SELECT started_at, ended_at, participant_count, peak_participants FROM cometchat.sessions;
+SELECT * FROM cometchat.verify();

@@ -115,10 +115,14 @@ typedef struct CcGroup
  * The participants rows of one name of the group's session id, read once
  * and changed in memory by the group's join and leave events: an interval
  * whose join and leave come in one group is inserted once, complete,
- * instead of inserted and then updated.  Written (and forgotten) at the end
- * of the group and before any other kind of event, whose code reads the
- * participants table (instances adopt rows, counts and peaks are read from
- * it).  Rows in the group's memory; state says what to write.
+ * instead of inserted and then updated; a session's end event merges its
+ * occupants into them, and a new instance adopts them, in memory too.  For
+ * a name kept here, these rows are all its rows: what reads the table for
+ * the session id reads them instead of the name's rows there (count_names,
+ * adopt), and peak_of runs once they are written.  Written (and forgotten)
+ * at the end of the group, when the group moves on to another session id,
+ * and past CC_MAX_CACHED_NAMES names.  Rows in the group's memory; state
+ * says what to write.
  */
 typedef enum CcRowState
 {
@@ -140,6 +144,24 @@ typedef struct CcNameIntervals
 #define CC_MAX_CACHED_NAMES 256
 
 static void flush_intervals(CcGroup *g, CcStore *st);
+static bool texts_equal(Datum a, Datum b);
+
+/* Whether the group keeps intervals of this session id (CcNameIntervals). */
+static bool
+keeps_names_of(const CcGroup *g, Datum app, Datum session)
+{
+	return g->nnames > 0 && texts_equal(g->names_session, session) && texts_equal(g->names_app, app);
+}
+
+/* Whether the group keeps this name's intervals (of its session id). */
+static bool
+keeps_name(const CcGroup *g, Datum name)
+{
+	for (int i = 0; i < g->nnames; i++)
+		if (texts_equal(g->names[i].name, name))
+			return true;
+	return false;
+}
 
 typedef struct CcContext
 {
@@ -482,12 +504,28 @@ count_names(CcContext *cx, const Datum *instance)
 {
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
+	CcGroup    *g = cx->group;
+	bool		kept = keeps_names_of(g, cx->app, cx->session);
 	CcScan		sc;
 	int32		n = 0;
 	Datum		last = (Datum) 0;
 	bool		have_last = false;
 
-	/* In name order, so equal names are adjacent. */
+	/* The names the group keeps, from its rows. */
+	for (int i = 0; kept && i < g->nnames; i++)
+		for (int j = 0; j < g->names[i].nrows; j++)
+		{
+			CcRow	   *row = &g->names[i].rows[j];
+
+			if (!instance || (!CC_ISNULL(row, P_INSTANCE) &&
+							  DatumGetTimestampTz(CC_GET(row, P_INSTANCE)) == DatumGetTimestampTz(*instance)))
+			{
+				n++;
+				break;
+			}
+		}
+
+	/* The others from the table, in name order, so equal names are adjacent. */
 	cc_scan_begin(&sc, p, 2, k, P_NAME, ForwardScanDirection);
 	while (cc_scan_next(&sc))
 	{
@@ -502,7 +540,7 @@ count_names(CcContext *cx, const Datum *instance)
 				continue;
 		}
 		name = cc_scan_get(&sc, P_NAME, &isnull);
-		if (have_last && texts_equal(last, name))
+		if ((have_last && texts_equal(last, name)) || (kept && keeps_name(g, name)))
 			continue;
 		if (have_last)
 			pfree(DatumGetPointer(last));
@@ -714,6 +752,8 @@ peak_of(CcContext *cx, Datum instance, TimestampTz ended)
 	int32		open = 0;
 	int32		peak = 0;
 
+	/* From the table: flush_pending wrote the group's intervals first. */
+	Assert(cx->group->nnames == 0);
 	edges = palloc(sizeof(CcEdge) * cap);
 	cc_scan_begin(&sc, p, 2, k, -1, ForwardScanDirection);
 	while (cc_scan_next(&sc))
@@ -1215,9 +1255,18 @@ typedef struct CcAdopt
 	bool		first;			/* it is the first instance */
 	bool		has_next;
 	TimestampTz next;			/* the next instance's start */
+	const CcGroup *kept;		/* the rows of names it keeps are moved there */
 } CcAdopt;
 
-/* A row in the new instance's time range, not in it yet. */
+/* Whether a row at t, of instance inst, is in the new instance's range and not in it yet. */
+static bool
+adopts(const CcAdopt *a, TimestampTz t, Datum inst, bool inst_null)
+{
+	if (!(t >= a->from || a->first) || (a->has_next && t >= a->next))
+		return false;
+	return inst_null || DatumGetTimestampTz(inst) != a->from;
+}
+
 static bool
 adoptable(CcScan *s, void *arg)
 {
@@ -1226,9 +1275,9 @@ adoptable(CcScan *s, void *arg)
 	TimestampTz t = DatumGetTimestampTz(cc_scan_get(s, a->time_col, &isnull));
 	Datum		inst = cc_scan_get(s, a->inst_col, &isnull);
 
-	if (!(t >= a->from || a->first) || (a->has_next && t >= a->next))
+	if (!adopts(a, t, inst, isnull))
 		return false;
-	return isnull || DatumGetTimestampTz(inst) != a->from;
+	return !a->kept || !keeps_name(a->kept, cc_scan_get(s, P_NAME, &isnull));
 }
 
 /*
@@ -1243,17 +1292,38 @@ adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum
 	bool		p = id == CC_PARTICIPANTS;
 	CcAdopt		a = {p ? P_JOINED : R_STARTED, p ? P_INSTANCE : R_INSTANCE,
 		DatumGetTimestampTz(started), first, has_next,
-	has_next ? DatumGetTimestampTz(next) : 0};
+	has_next ? DatumGetTimestampTz(next) : 0, NULL};
 	CcKey		k[2] = {EQ(p ? P_APP : R_APP, cx->app), EQ(p ? P_SESSION : R_SESSION, cx->session)};
+	CcGroup    *g = cx->group;
 	CcRow	   *rows;
-	int			n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, adoptable, &a);
+	int			n;
+	int			moved = 0;
 
+	/* The intervals the group keeps move in memory (an instance is a timestamp: by value). */
+	if (p && keeps_names_of(g, cx->app, cx->session))
+	{
+		a.kept = g;
+		for (int i = 0; i < g->nnames; i++)
+			for (int j = 0; j < g->names[i].nrows; j++)
+			{
+				CcRow	   *row = &g->names[i].rows[j];
+
+				if (!adopts(&a, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
+							CC_GET(row, P_INSTANCE), CC_ISNULL(row, P_INSTANCE)))
+					continue;
+				CC_SET(row, P_INSTANCE, started, false);
+				if (g->names[i].state[j] == ROW_CLEAN)
+					g->names[i].state[j] = ROW_CHANGED;
+				moved++;
+			}
+	}
+	n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, adoptable, &a);
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&rows[i], a.inst_col, started, false);
 		cc_update(cx->st, &rows[i]);
 	}
-	return n;
+	return moved + n;
 }
 
 /*
@@ -1786,14 +1856,6 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
 	cx.st = cc_store_begin(namespace);
-
-	/*
-	 * The group's intervals go to the table before anything reads it: every
-	 * other kind of event, and a calls row made now (it counts the names).
-	 */
-	if ((ev->spec->shape != SHAPE_JOIN && ev->spec->shape != SHAPE_LEAVE) ||
-		(ev->spec->flow == FLOW_RINGING && !call_known_to_exist(&cx)))
-		flush_intervals(group, cx.st);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
 		ensure_call(&cx);
 
