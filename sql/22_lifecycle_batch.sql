@@ -297,3 +297,29 @@ SELECT name, joined_at, session_started_at, left_at, left_at_from FROM cometchat
 ORDER BY name, joined_at;
 SELECT started_at, ended_at, participant_count, peak_participants FROM cometchat.sessions;
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 11. The batch keeps copies of the rows it read (a session id's calls
+--     and sessions rows) while nothing else writes their table.  A BEFORE
+--     row trigger on a lifecycle table can (here: every participants row
+--     inserted touches its calls row), so with one the rows are read again
+--     before each write, never written over a version that is gone.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+CREATE FUNCTION public.touch_call() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE cometchat.calls SET media = media WHERE session_id = NEW.session_id AND app_id = NEW.app_id;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER touch_call BEFORE INSERT ON cometchat.participants
+  FOR EACH ROW EXECUTE FUNCTION public.touch_call();
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.started('call_started', 'S11', 1700070000)),
+  (pg_temp.joined('call_participant_joined', 'S11', 'Ann', 1700070001)),
+  (pg_temp.joined('call_participant_joined', 'S11', 'Bob', 1700070002));
+SELECT session_id, started_at, participant_count FROM cometchat.calls;
+SELECT session_id, started_at, participant_count FROM cometchat.sessions;
+DROP TRIGGER touch_call ON cometchat.participants;
+DROP FUNCTION public.touch_call();
+SELECT * FROM cometchat.verify();

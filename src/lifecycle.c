@@ -94,15 +94,23 @@ typedef struct CcGroup
 	int			nwrites;
 	int			writes_cap;
 	/* The instances of one session id, while the group changes none (instance_at). */
+	MemoryContext instances_cxt;
 	bool		instances_valid;
 	Datum		instances_app;
 	Datum		instances_session;
 	TimestampTz *starts;		/* ascending */
 	bool	   *ended;
 	int			ninstances;
+	/* The instances' rows as read then, while sessions has no other write (kept_rows_current). */
+	CcRow	   *instance_rows;
+	uint64		instance_rows_writes;
 	/* The session id whose calls row is known to exist (rows are never deleted). */
 	Datum		call_app;
 	Datum		call_session;
+	/* A calls row as last read or written, while calls has no other write. */
+	CcRow		call_row;
+	bool		has_call_row;
+	uint64		call_row_writes;
 	/* Join intervals of the session id's names, written at flush_intervals. */
 	struct CcNameIntervals *names;
 	int			nnames;
@@ -145,6 +153,7 @@ typedef struct CcNameIntervals
 
 static void flush_intervals(CcGroup *g, CcStore *st);
 static bool texts_equal(Datum a, Datum b);
+static void row_copy(CcRow *dst, const CcRow *src);
 
 /* Whether the group keeps intervals of this session id (CcNameIntervals). */
 static bool
@@ -406,39 +415,65 @@ load_instances(CcContext *cx)
 	CcKey		k[2] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session)};
 	CcScan		sc;
 	int			cap = 4;
-	MemoryContext old = MemoryContextSwitchTo(p->cxt);
+	MemoryContext old;
 
-	if (p->starts)
-	{
-		pfree(p->starts);
-		pfree(p->ended);
-		pfree(DatumGetPointer(p->instances_app));
-		pfree(DatumGetPointer(p->instances_session));
-	}
+	/* In memory of their own, which the next load empties. */
+	if (p->instances_cxt)
+		MemoryContextReset(p->instances_cxt);
+	else
+		p->instances_cxt = AllocSetContextCreate(p->cxt, "cometchat lifecycle instances",
+												 ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(p->instances_cxt);
 	p->starts = palloc(sizeof(TimestampTz) * cap);
 	p->ended = palloc(sizeof(bool) * cap);
+	p->instance_rows = palloc(sizeof(CcRow) * cap);
 	p->ninstances = 0;
 	p->instances_app = datumCopy(cx->app, false, -1);
 	p->instances_session = datumCopy(cx->session, false, -1);
-	MemoryContextSwitchTo(old);
 
 	cc_scan_begin(&sc, cc_rel(cx->st, CC_SESSIONS), 2, k, S_STARTED, ForwardScanDirection);
 	while (cc_scan_next(&sc))
 	{
-		bool		isnull;
+		CcRow	   *row;
 
 		if (p->ninstances == cap)
 		{
 			cap *= 2;
 			p->starts = repalloc(p->starts, sizeof(TimestampTz) * cap);
 			p->ended = repalloc(p->ended, sizeof(bool) * cap);
+			p->instance_rows = repalloc(p->instance_rows, sizeof(CcRow) * cap);
 		}
-		p->starts[p->ninstances] = DatumGetTimestampTz(cc_scan_get(&sc, S_STARTED, &isnull));
-		(void) cc_scan_get(&sc, S_ENDED, &isnull);
-		p->ended[p->ninstances++] = !isnull;
+		row = &p->instance_rows[p->ninstances];
+		cc_row_from_scan(row, &sc);
+		p->starts[p->ninstances] = DatumGetTimestampTz(CC_GET(row, S_STARTED));
+		p->ended[p->ninstances++] = !CC_ISNULL(row, S_ENDED);
 	}
 	cc_scan_end(&sc);
+	MemoryContextSwitchTo(old);
+	p->instance_rows_writes = cc_writes(CC_SESSIONS);
 	p->instances_valid = true;
+}
+
+/*
+ * Whether copies of a table's rows taken when cc_writes() was at writes are
+ * what the table holds now.  Other transactions do not write a session
+ * id's rows while the group holds its lock, except a calls row, which an
+ * outcome may update: its writes follow the row's update chain
+ * (cc_update_merge).
+ */
+static bool
+kept_rows_current(CcContext *cx, CcRelId id, uint64 writes)
+{
+	return !cx->st->before_row_triggers && cc_writes(id) == writes;
+}
+
+/* A copy of a kept row, in the current memory, on the store's table. */
+static void
+copy_kept(CcRow *dst, CcRow *kept, CcRel *r)
+{
+	kept->r = r;				/* the store may have been reopened since */
+	cc_row_init(dst, r);
+	row_copy(dst, kept);
 }
 
 /*
@@ -577,8 +612,38 @@ static bool
 fetch_session(CcContext *cx, Datum started_at, CcRow *row)
 {
 	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session), EQ(S_STARTED, started_at)};
+	CcGroup    *g = cx->group;
+	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 
-	return cc_fetch(row, cc_rel(cx->st, CC_SESSIONS), 3, k, -1, ForwardScanDirection);
+	/* The instances the group read, when nothing wrote sessions since: all there are. */
+	if (g->instances_valid && kept_rows_current(cx, CC_SESSIONS, g->instance_rows_writes) &&
+		texts_equal(g->instances_session, cx->session) && texts_equal(g->instances_app, cx->app))
+	{
+		for (int i = 0; i < g->ninstances; i++)
+			if (g->starts[i] == DatumGetTimestampTz(started_at))
+			{
+				copy_kept(row, &g->instance_rows[i], s);
+				return true;
+			}
+		return false;
+	}
+	return cc_fetch(row, s, 3, k, -1, ForwardScanDirection);
+}
+
+/* Keeps a copy of the session id's calls row, just read or written through row. */
+static void
+keep_call_row(CcContext *cx, CcRow *row)
+{
+	CcGroup    *g = cx->group;
+	MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+	if (!g->has_call_row)
+		cc_row_init(&g->call_row, row->r);
+	g->call_row.r = row->r;
+	row_copy(&g->call_row, row);
+	g->has_call_row = true;
+	g->call_row_writes = cc_writes(CC_CALLS);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -593,7 +658,20 @@ fetch_call(CcContext *cx)
 
 	if (!cx->call_known)
 	{
-		cx->call_found = cc_fetch(&cx->call, cc_rel(cx->st, CC_CALLS), 2, k, -1, ForwardScanDirection);
+		CcGroup    *g = cx->group;
+		CcRel	   *c = cc_rel(cx->st, CC_CALLS);
+
+		if (g->has_call_row)
+			g->call_row.r = c;	/* the store may have been reopened since */
+		if (g->has_call_row && kept_rows_current(cx, CC_CALLS, g->call_row_writes) &&
+			texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) &&
+			texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
+		{
+			copy_kept(&cx->call, &g->call_row, c);
+			cx->call_found = true;
+		}
+		else if ((cx->call_found = cc_fetch(&cx->call, c, 2, k, -1, ForwardScanDirection)))
+			keep_call_row(cx, &cx->call);
 		cx->call_known = true;
 	}
 	return cx->call_found ? &cx->call : NULL;
@@ -1834,6 +1912,7 @@ ensure_call(CcContext *cx)
 		CC_SET(row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
 		cc_insert(cx->st, row);
 		cx->call_found = true;
+		keep_call_row(cx, row);
 	}
 	call_exists(cx);
 }

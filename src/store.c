@@ -86,6 +86,9 @@ typedef struct CcGenExprs
 
 static CcGenExprs gen_exprs[CC_NUM_RELS];
 
+/* Rows written, by table, ever: what lifecycle.c's copies of rows check. */
+static uint64 rel_writes[CC_NUM_RELS];
+
 static void
 store_close(void)
 {
@@ -390,6 +393,9 @@ cc_rel(CcStore *st, CcRelId id)
 	r->store = st;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
+	if (r->rri->ri_TrigDesc &&
+		(r->rri->ri_TrigDesc->trig_insert_before_row || r->rri->ri_TrigDesc->trig_update_before_row))
+		st->before_row_triggers = true;
 	ExecOpenIndices(r->rri, false);
 	/* An update recomputes the stored generated columns (read from here before 15.2). */
 	rte->extraUpdatedCols = init_generated(r, id, st->estate);
@@ -672,6 +678,19 @@ written(CcStore *st, ResultRelInfo *rri)
 	}
 	CommandCounterIncrement();
 	st->snapshot->curcid = GetCurrentCommandId(false);
+	rel_writes[rri->ri_RangeTableIndex - 1]++;
+}
+
+/*
+ * How many rows of the table this backend has written (inserted or
+ * updated) through the store.  A copy of a row taken when this was n is the
+ * row's current version as long as it is still n and no BEFORE row trigger
+ * of a lifecycle table could have written it (CcStore.before_row_triggers).
+ */
+uint64
+cc_writes(CcRelId id)
+{
+	return rel_writes[id];
 }
 
 /*

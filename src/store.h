@@ -91,6 +91,8 @@ typedef struct CcStore
 	}			enums[16];
 	int			nenums;
 	bool		broken;			/* an error left it half done */
+	/* A lifecycle table has BEFORE row triggers: other code may write rows. */
+	bool		before_row_triggers;
 } CcStore;
 
 /* One condition of an index scan: column <strategy> value. */
@@ -122,6 +124,7 @@ extern void cc_store_before_utility(void);
 extern CcStore *cc_store_begin(Oid namespace);
 extern void cc_store_end(CcStore *st);
 extern CcRel *cc_rel(CcStore *st, CcRelId id);
+extern uint64 cc_writes(CcRelId id);
 
 extern void cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys,
 						  int order_col, ScanDirection dir);
