@@ -594,6 +594,32 @@ CREATE FUNCTION bench.timed_out(sc int, v text) RETURNS boolean
     LANGUAGE sql STABLE
 AS $$ SELECT EXISTS (SELECT 1 FROM bench.results WHERE scenario = sc AND variant = v AND timed_out) $$;
 
+-- The median over runs of a variant's rate divided by another's in the same
+-- run.  Each run measures the two back to back, so a change of the
+-- machine's speed between runs (on the development machine, up to ±40%
+-- over minutes) cancels out of each run's ratio; a ratio of the two
+-- medians would take them from different runs.  NULL when a run timed out
+-- (then the caller shows the bound of the medians instead).
+CREATE FUNCTION bench.median_ratio(sc int, v text, base text) RETURNS float8
+    LANGUAGE sql STABLE
+AS $$
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY (a.events / a.seconds) / (b.events / b.seconds))
+    FROM bench.results a
+    JOIN bench.results b ON b.scenario = a.scenario AND b.run = a.run AND b.variant = base
+    WHERE a.scenario = sc AND a.variant = v AND a.seconds > 0 AND b.seconds > 0
+      AND NOT bench.timed_out(sc, v) AND NOT bench.timed_out(sc, base)
+$$;
+
+-- Each run's ratio, for the record: 'r1 r2 r3'.
+CREATE FUNCTION bench.run_ratios(sc int, v text, base text) RETURNS text
+    LANGUAGE sql STABLE
+AS $$
+    SELECT string_agg(to_char((a.events / a.seconds) / (b.events / b.seconds), 'FM990.000'), ' ' ORDER BY a.run)
+    FROM bench.results a
+    JOIN bench.results b ON b.scenario = a.scenario AND b.run = a.run AND b.variant = base
+    WHERE a.scenario = sc AND a.variant = v AND a.seconds > 0 AND b.seconds > 0
+$$;
+
 -- Below, a rate or ratio that is only a bound: '< ' in front.
 CREATE FUNCTION bench.lt(bound boolean) RETURNS text
     LANGUAGE sql IMMUTABLE
@@ -629,13 +655,15 @@ RETURNS TABLE (o numeric, scenario text, events bigint, ext text, plain text, ra
     LANGUAGE sql STABLE
 AS $$
     SELECT ord, label, bench.median_events(2, variant),
-           bench.lt(t) || bench.fmt_rate(e), bench.fmt_rate(p), e / p,
+           bench.lt(t) || bench.fmt_rate(e), bench.fmt_rate(p), q,
            CASE WHEN is_target THEN '>= 0.25x baseline' ELSE '(info)' END,
-           bench.lt(t) || to_char(e / p, 'FM990.000') || 'x baseline'
+           bench.lt(t) || to_char(q, 'FM990.000') || 'x baseline'
                || CASE WHEN t THEN ' (TIMEOUT)' ELSE '' END,
-           CASE WHEN is_target THEN bench.verdict(NOT t AND e / p >= 0.25, bench.wrong(2, variant, baseline))
+           CASE WHEN is_target THEN bench.verdict(NOT t AND q >= 0.25, bench.wrong(2, variant, baseline))
                 WHEN bench.wrong(2, variant, baseline) THEN 'WRONG' ELSE '-' END
     FROM (SELECT bench.median_rate(2, variant) AS e, bench.median_rate(2, baseline) AS p,
+                 coalesce(bench.median_ratio(2, variant, baseline),
+                          bench.median_rate(2, variant) / bench.median_rate(2, baseline)) AS q,
                  bench.timed_out(2, variant) AS t) x
 $$;
 
@@ -656,18 +684,25 @@ WITH r AS (
            (SELECT sum(used_bytes) FROM bench.memory WHERE at_events = (SELECT min(at_events) FROM bench.memory)) AS m_first_used,
            (SELECT sum(used_bytes) FROM bench.memory WHERE at_events = (SELECT max(at_events) FROM bench.memory)) AS m_last_used,
            (SELECT max(value) FROM bench.results WHERE scenario = 5 AND variant = 'rate') AS s5_rate,
-           (SELECT max(value) FROM bench.results WHERE scenario = 0 AND variant = 'participants') AS participants
+           (SELECT max(value) FROM bench.results WHERE scenario = 0 AND variant = 'participants') AS participants,
+           -- the targets' ratios: medians of each run's ratio (bench.median_ratio)
+           bench.median_ratio(1, 'insert', 'plain') AS q1_insert, bench.median_ratio(1, 'ingest', 'plain') AS q1_ingest,
+           bench.median_ratio(3, 'pairs', 'plain-pairs') AS q3_pairs,
+           bench.median_ratio(3, 'meeting', 'plain-meeting') AS q3_meeting,
+           bench.median_ratio(3, 'meeting', 'pairs') AS q3_meeting_pairs,
+           bench.median_ratio(4, 'new', 'plain-new') AS q4_new, bench.median_ratio(4, 'dup', 'plain-dup') AS q4_dup,
+           bench.median_ratio(4, 'dup', 'new') AS q4_dup_new
 ), rows AS (
     SELECT 1::numeric AS o, '1 single-row INSERT INTO cometchat.events' AS scenario, bench.median_events(1, 'insert') AS events,
-           bench.fmt_rate(s1_insert) AS ext, bench.fmt_rate(s1_plain) AS plain, s1_insert / s1_plain AS ratio,
-           '>= 0.50x baseline' AS target, to_char(s1_insert / s1_plain, 'FM990.00') || 'x baseline' AS measured,
-           bench.verdict(s1_insert / s1_plain >= 0.5, bench.wrong(1, 'insert', 'plain')) AS result
+           bench.fmt_rate(s1_insert) AS ext, bench.fmt_rate(s1_plain) AS plain, q1_insert AS ratio,
+           '>= 0.50x baseline' AS target, to_char(q1_insert, 'FM990.00') || 'x baseline' AS measured,
+           bench.verdict(q1_insert >= 0.5, bench.wrong(1, 'insert', 'plain')) AS result
     FROM r
     UNION ALL
     SELECT 2, '1 single-row cometchat.ingest()', bench.median_events(1, 'ingest'),
-           bench.fmt_rate(s1_ingest), bench.fmt_rate(s1_plain), s1_ingest / s1_plain,
-           '>= 0.50x baseline', to_char(s1_ingest / s1_plain, 'FM990.00') || 'x baseline',
-           bench.verdict(s1_ingest / s1_plain >= 0.5, bench.wrong(1, 'ingest', 'plain'))
+           bench.fmt_rate(s1_ingest), bench.fmt_rate(s1_plain), q1_ingest,
+           '>= 0.50x baseline', to_char(q1_ingest, 'FM990.00') || 'x baseline',
+           bench.verdict(q1_ingest >= 0.5, bench.wrong(1, 'ingest', 'plain'))
     FROM r
     UNION ALL
     SELECT * FROM bench.bulk_row(3, '2 bulk INSERT ... SELECT (1 statement)', 'insert', 'plain-insert', true)
@@ -680,27 +715,27 @@ WITH r AS (
                                  'plain-insert', false)
     UNION ALL
     SELECT 5, '3 two-person calls (reference)', bench.median_events(3, 'pairs'),
-           bench.fmt_rate(s3_pairs), bench.fmt_rate(s3_plain_pairs), s3_pairs / s3_plain_pairs,
+           bench.fmt_rate(s3_pairs), bench.fmt_rate(s3_plain_pairs), q3_pairs,
            '-', '-', CASE WHEN bench.wrong(3, 'pairs', 'plain-pairs') THEN 'WRONG' ELSE '-' END
     FROM r
     UNION ALL
     SELECT 6, '3 one meeting, ' || coalesce(participants::bigint::text, '?') || ' participants',
            bench.median_events(3, 'meeting'),
-           bench.fmt_rate(s3_meeting), bench.fmt_rate(s3_plain_meeting), s3_meeting / s3_plain_meeting,
-           '>= 0.80x two-person', to_char(s3_meeting / s3_pairs, 'FM990.00') || 'x two-person',
-           bench.verdict(s3_meeting / s3_pairs >= 0.8,
+           bench.fmt_rate(s3_meeting), bench.fmt_rate(s3_plain_meeting), q3_meeting,
+           '>= 0.80x two-person', to_char(q3_meeting_pairs, 'FM990.00') || 'x two-person',
+           bench.verdict(q3_meeting_pairs >= 0.8,
                          bench.wrong(3, 'meeting', 'plain-meeting', 'pairs', 'plain-pairs'))
     FROM r
     UNION ALL
     SELECT 7, '4 duplicate storm: new events (reference)', bench.median_events(4, 'new'),
-           bench.fmt_rate(s4_new), bench.fmt_rate(s4_plain_new), s4_new / s4_plain_new,
+           bench.fmt_rate(s4_new), bench.fmt_rate(s4_plain_new), q4_new,
            '-', '-', CASE WHEN bench.wrong(4, 'events', 'plain', 'dead') THEN 'WRONG' ELSE '-' END
     FROM r
     UNION ALL
     SELECT 8, '4 duplicate storm: duplicates skipped', bench.median_events(4, 'dup'),
-           bench.fmt_rate(s4_dup), bench.fmt_rate(s4_plain_dup), s4_dup / s4_plain_dup,
-           '>= 2.00x new events', to_char(s4_dup / s4_new, 'FM990.00') || 'x new events',
-           bench.verdict(s4_dup / s4_new >= 2, bench.wrong(4, 'events', 'plain', 'dead'))
+           bench.fmt_rate(s4_dup), bench.fmt_rate(s4_plain_dup), q4_dup,
+           '>= 2.00x new events', to_char(q4_dup_new, 'FM990.00') || 'x new events',
+           bench.verdict(q4_dup_new >= 2, bench.wrong(4, 'events', 'plain', 'dead'))
     FROM r
     UNION ALL
     SELECT 9, '4 dead tuples in cometchat.events', bench.median_events(4, 'dup'),

@@ -389,6 +389,7 @@ prepare
 ##########################################################################
 say ""
 say "== cometchat_webhooks benchmark: median of $RUNS run(s), every figure in events/s and as a ratio to plain INSERTs into a (bigserial, jsonb) table"
+say "   (rates: each variant's median; ratios and targets: the median of each run's ratio, both sides measured back to back)"
 say "   stream: $STREAM_N payloads, avg $(sql "SELECT round(avg_bytes) FROM bench.streams WHERE name = 'stream'") bytes, $N_APPS apps, seed $SEED; elapsed $((SECONDS - T_START)) s"
 psql_do -P footer=off -P border=2 -c "SELECT * FROM bench.summary"
 say "runs (events/s):"
@@ -396,6 +397,15 @@ sql "SELECT format('  %s %-14s %s', scenario, variant,
                    string_agg(CASE WHEN timed_out THEN 'TIMEOUT' ELSE bench.fmt_rate(events / seconds) END,
                               '  ' ORDER BY run))
      FROM bench.results WHERE seconds > 0 OR timed_out GROUP BY scenario, variant ORDER BY scenario, variant"
+say "ratios of each run (the targets' medians are taken from these):"
+sql "SELECT format('  %-44s %s', label, coalesce(bench.run_ratios(sc, v, base), '-'))
+     FROM (VALUES (1, 1, '1 single-row INSERT / plain', 'insert', 'plain'),
+                  (2, 1, '1 single-row ingest() / plain', 'ingest', 'plain'),
+                  (3, 2, '2 bulk INSERT ... SELECT / plain INSERT', 'insert', 'plain-insert'),
+                  (4, 2, '2 bulk COPY / plain COPY', 'copy', 'plain-copy'),
+                  (5, 3, '3 meeting / two-person calls', 'meeting', 'pairs'),
+                  (6, 4, '4 duplicates skipped / new events', 'dup', 'new')) t(o, sc, label, v, base)
+     ORDER BY o"
 say "memory: the largest contexts of the ingesting backend"
 psql_do -P footer=off -c "
     WITH m AS (SELECT at_events, name, coalesce(ident, '') AS ident, total_bytes, used_bytes,

@@ -44,4 +44,21 @@ for r in "${rows[@]}"; do
 done
 grep -E '^\| [0-9] ' "$OUT" | grep -qE '\| (WRONG|n/a) +\|' && fail "a row of the table is WRONG or n/a"
 grep -q '^correctness: all [0-9]* checks passed' "$OUT" || fail "no line saying every correctness check passed"
+# The targets' ratios are the medians of each run's ratio: with one run, the
+# bulk COPY row shows exactly the ratio of that run.
+copy_run=$(sed -nE 's/^  2 bulk COPY \/ plain COPY +([0-9.]+)$/\1/p' "$OUT")
+[[ -n $copy_run ]] || fail "no ratio of the run for the bulk COPY"
+grep -qE "^\| 2 bulk COPY FROM file .*\| ${copy_run//./\\.}x baseline +\|" "$OUT" ||
+    fail "the bulk COPY row does not show the run's ratio $copy_run"
+# ... and a median of ratios is not the ratio of the medians: runs with
+# ratios 1, 0.25 and 1.5 (rates a 100 100 300, b 100 400 200) give 1, where
+# the ratio of the medians would give 0.5.
+got=$(psql -X -At -v ON_ERROR_STOP=1 \
+    -c "BEGIN" \
+    -c "INSERT INTO bench.results (scenario, variant, run, events, seconds) VALUES
+          (99, 'a', 1, 100, 1), (99, 'b', 1, 100, 1), (99, 'a', 2, 100, 1), (99, 'b', 2, 400, 1),
+          (99, 'a', 3, 300, 1), (99, 'b', 3, 200, 1)" \
+    -c "SELECT bench.median_ratio(99, 'a', 'b')" -c "ROLLBACK" | sed -n 3p) ||
+    fail "bench.median_ratio could not be run"
+[[ $got == 1 ]] || fail "bench.median_ratio gave '$got', not 1"
 echo "bench smoke: ok"
