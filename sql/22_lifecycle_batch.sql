@@ -300,10 +300,10 @@ SELECT * FROM cometchat.verify();
 
 ------------------------------------------------------------------------
 -- 11. The batch keeps copies of the rows it read (a session id's calls
---     and sessions rows) while nothing else writes their table.  A BEFORE
---     row trigger on a lifecycle table can (here: every participants row
---     inserted touches its calls row), so with one the rows are read again
---     before each write, never written over a version that is gone.
+--     and sessions rows) while nothing else writes their table.  A trigger
+--     on a lifecycle table can (here: every participants row inserted
+--     touches its calls row), so with one the rows are read again before
+--     each write, never written over a version that is gone.
 ------------------------------------------------------------------------
 TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
          cometchat.participants, cometchat.recordings;
@@ -323,3 +323,29 @@ SELECT session_id, started_at, participant_count FROM cometchat.sessions;
 DROP TRIGGER touch_call ON cometchat.participants;
 DROP FUNCTION public.touch_call();
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 12. A trigger on a lifecycle table may write participants rows too (here:
+--     a calls row inserted marks its session id's participants): then the
+--     batch keeps no interval from one event to the next.  Ann joined in an
+--     earlier statement; this one has her leave, then a call_started that
+--     makes the calls row.
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.joined('meeting_participant_joined', 'M12', 'Ann', 1700080010));
+CREATE FUNCTION public.touch_participants() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE cometchat.participants SET platform = 'marked'
+  WHERE session_id = NEW.session_id AND app_id = NEW.app_id;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER touch_participants BEFORE INSERT ON cometchat.calls
+  FOR EACH ROW EXECUTE FUNCTION public.touch_participants();
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.left('meeting_participant_left', 'M12', 'Ann', 1700080010, 1700080100)),
+  (pg_temp.started('call_started', 'M12', 1700080000));
+SELECT name, joined_at, session_started_at, left_at, platform FROM cometchat.participants;
+DROP TRIGGER touch_participants ON cometchat.calls;
+DROP FUNCTION public.touch_participants();

@@ -117,6 +117,7 @@ typedef struct CcGroup
 	int			names_cap;
 	Datum		names_app;
 	Datum		names_session;
+	uint64		names_store;	/* the store generation their rows point into */
 } CcGroup;
 
 /*
@@ -464,7 +465,7 @@ load_instances(CcContext *cx)
 static bool
 kept_rows_current(CcContext *cx, CcRelId id, uint64 writes)
 {
-	return !cx->st->before_row_triggers && cc_writes(id) == writes;
+	return !cx->st->lifecycle_triggers && cc_writes(id) == writes;
 }
 
 /* A copy of a kept row, in the current memory, on the store's table. */
@@ -1095,13 +1096,7 @@ name_intervals(CcContext *cx, Datum name)
 		flush_intervals(g, cx->st);
 	for (int i = 0; i < g->nnames; i++)
 		if (texts_equal(g->names[i].name, name))
-		{
-			ni = &g->names[i];
-			/* The store may have been reopened since (a relcache invalidation). */
-			for (int j = 0; j < ni->nrows; j++)
-				ni->rows[j].r = p;
-			return ni;
-		}
+			return &g->names[i];
 	if (g->nnames == CC_MAX_CACHED_NAMES)
 		flush_intervals(g, cx->st);
 
@@ -1110,6 +1105,7 @@ name_intervals(CcContext *cx, Datum name)
 	{
 		g->names_app = datumCopy(cx->app, false, -1);
 		g->names_session = datumCopy(cx->session, false, -1);
+		g->names_store = cx->st->generation;
 	}
 	if (g->nnames == g->names_cap)
 	{
@@ -1935,6 +1931,27 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
 	cx.st = cc_store_begin(namespace);
+
+	/*
+	 * The kept intervals' rows point into the store: a relcache invalidation
+	 * since the last event may have made a new one.
+	 */
+	if (group->nnames > 0 && group->names_store != cx.st->generation)
+	{
+		CcRel	   *p = cc_rel(cx.st, CC_PARTICIPANTS);
+
+		for (int i = 0; i < group->nnames; i++)
+			for (int j = 0; j < group->names[i].nrows; j++)
+				group->names[i].rows[j].r = p;
+		group->names_store = cx.st->generation;
+	}
+
+	/*
+	 * A trigger on a lifecycle table may write participants rows, or read
+	 * them: then none are kept from one event to the next.
+	 */
+	if (cx.st->lifecycle_triggers)
+		flush_intervals(group, cx.st);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
 		ensure_call(&cx);
 
@@ -1960,6 +1977,8 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		default:
 			break;
 	}
+	if (cx.st->lifecycle_triggers)
+		flush_intervals(group, cx.st);
 	cc_store_end(cx.st);
 }
 

@@ -32,6 +32,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 typedef struct CcTableDef
 {
@@ -88,6 +89,9 @@ static CcGenExprs gen_exprs[CC_NUM_RELS];
 
 /* Rows written, by table, ever: what lifecycle.c's copies of rows check. */
 static uint64 rel_writes[CC_NUM_RELS];
+
+/* Stores made, ever. */
+static uint64 store_generation = 0;
 
 static void
 store_close(void)
@@ -230,6 +234,19 @@ cc_store_begin(Oid namespace)
 		store = MemoryContextAllocZero(TopTransactionContext, sizeof(CcStore));
 		old = MemoryContextSwitchTo(TopTransactionContext);
 		store->namespace = namespace;
+		store->generation = ++store_generation;
+		/* From pg_class, so that it covers tables the store has not opened yet. */
+		for (int i = 0; i < CC_NUM_RELS; i++)
+		{
+			Oid			relid = get_relname_relid(tables[i].name, namespace);
+			HeapTuple	tup = OidIsValid(relid) ? SearchSysCache1(RELOID, ObjectIdGetDatum(relid)) : NULL;
+
+			if (HeapTupleIsValid(tup))
+			{
+				store->lifecycle_triggers |= ((Form_pg_class) GETSTRUCT(tup))->relhastriggers;
+				ReleaseSysCache(tup);
+			}
+		}
 		store->estate = CreateExecutorState();
 		MemoryContextSwitchTo(store->estate->es_query_cxt);
 		for (int i = 0; i < CC_NUM_RELS; i++)
@@ -393,9 +410,6 @@ cc_rel(CcStore *st, CcRelId id)
 	r->store = st;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
-	if (r->rri->ri_TrigDesc &&
-		(r->rri->ri_TrigDesc->trig_insert_before_row || r->rri->ri_TrigDesc->trig_update_before_row))
-		st->before_row_triggers = true;
 	ExecOpenIndices(r->rri, false);
 	/* An update recomputes the stored generated columns (read from here before 15.2). */
 	rte->extraUpdatedCols = init_generated(r, id, st->estate);
@@ -684,8 +698,8 @@ written(CcStore *st, ResultRelInfo *rri)
 /*
  * How many rows of the table this backend has written (inserted or
  * updated) through the store.  A copy of a row taken when this was n is the
- * row's current version as long as it is still n and no BEFORE row trigger
- * of a lifecycle table could have written it (CcStore.before_row_triggers).
+ * row's current version as long as it is still n and no trigger of a
+ * lifecycle table could have written it (CcStore.lifecycle_triggers).
  */
 uint64
 cc_writes(CcRelId id)

@@ -91,8 +91,12 @@ typedef struct CcStore
 	}			enums[16];
 	int			nenums;
 	bool		broken;			/* an error left it half done */
-	/* A lifecycle table has BEFORE row triggers: other code may write rows. */
-	bool		before_row_triggers;
+	/*
+	 * A lifecycle table has (or had) triggers: code other than the store's
+	 * may write lifecycle rows while an event is applied.
+	 */
+	bool		lifecycle_triggers;
+	uint64		generation;		/* tells this store from earlier ones */
 } CcStore;
 
 /* One condition of an index scan: column <strategy> value. */
