@@ -104,10 +104,11 @@ typedef struct CcGroup
 	/* The instances' rows as read then, while sessions has no other write (kept_rows_current). */
 	CcRow	   *instance_rows;
 	uint64		instance_rows_writes;
-	/* The session id whose calls row is known to exist (rows are never deleted). */
-	Datum		call_app;
-	Datum		call_session;
-	/* A calls row as last read or written, while calls has no other write. */
+	/*
+	 * A calls row as last read or written: its session id's row exists (rows
+	 * are never deleted), and the copy is current while calls has no other
+	 * write.
+	 */
 	CcRow		call_row;
 	bool		has_call_row;
 	uint64		call_row_writes;
@@ -153,6 +154,7 @@ typedef struct CcNameIntervals
 #define CC_MAX_CACHED_NAMES 256
 
 static void flush_intervals(CcGroup *g, CcStore *st);
+static void point_intervals(CcGroup *g, CcStore *st);
 static bool texts_equal(Datum a, Datum b);
 static void row_copy(CcRow *dst, const CcRow *src);
 
@@ -631,6 +633,21 @@ fetch_session(CcContext *cx, Datum started_at, CcRow *row)
 	return cc_fetch(row, s, 3, k, -1, ForwardScanDirection);
 }
 
+/* The group's copy of a calls row, when it is the session id's. */
+static CcRow *
+kept_call_row(CcContext *cx)
+{
+	CcGroup    *g = cx->group;
+
+	if (!g->has_call_row)
+		return NULL;
+	g->call_row.r = cc_rel(cx->st, CC_CALLS);	/* the store may have been reopened since */
+	if (!texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) ||
+		!texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
+		return NULL;
+	return &g->call_row;
+}
+
 /* Keeps a copy of the session id's calls row, just read or written through row. */
 static void
 keep_call_row(CcContext *cx, CcRow *row)
@@ -661,14 +678,11 @@ fetch_call(CcContext *cx)
 	{
 		CcGroup    *g = cx->group;
 		CcRel	   *c = cc_rel(cx->st, CC_CALLS);
+		CcRow	   *kept = kept_call_row(cx);
 
-		if (g->has_call_row)
-			g->call_row.r = c;	/* the store may have been reopened since */
-		if (g->has_call_row && kept_rows_current(cx, CC_CALLS, g->call_row_writes) &&
-			texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) &&
-			texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
+		if (kept && kept_rows_current(cx, CC_CALLS, g->call_row_writes))
 		{
-			copy_kept(&cx->call, &g->call_row, c);
+			copy_kept(&cx->call, kept, c);
 			cx->call_found = true;
 		}
 		else if ((cx->call_found = cc_fetch(&cx->call, c, 2, k, -1, ForwardScanDirection)))
@@ -736,24 +750,7 @@ count_instance(CcContext *cx, Datum instance, int col)
 static bool
 call_known_to_exist(CcContext *cx)
 {
-	CcGroup    *p = cx->group;
-
-	return p->call_session && texts_equal(p->call_session, cx->session) &&
-		texts_equal(p->call_app, cx->app);
-}
-
-static void
-call_exists(CcContext *cx)
-{
-	CcGroup    *p = cx->group;
-	MemoryContext old;
-
-	if (call_known_to_exist(cx))
-		return;
-	old = MemoryContextSwitchTo(p->cxt);
-	p->call_app = datumCopy(cx->app, false, -1);
-	p->call_session = datumCopy(cx->session, false, -1);
-	MemoryContextSwitchTo(old);
+	return kept_call_row(cx) != NULL;
 }
 
 static void
@@ -1032,6 +1029,24 @@ row_copy(CcRow *dst, const CcRow *src)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Points the kept intervals' rows at the store's participants table: a
+ * relcache invalidation since they were kept may have made a new store.
+ */
+static void
+point_intervals(CcGroup *g, CcStore *st)
+{
+	CcRel	   *p;
+
+	if (g->nnames == 0 || g->names_store == st->generation)
+		return;
+	p = cc_rel(st, CC_PARTICIPANTS);
+	for (int i = 0; i < g->nnames; i++)
+		for (int j = 0; j < g->names[i].nrows; j++)
+			g->names[i].rows[j].r = p;
+	g->names_store = st->generation;
+}
+
 /* Adds a copy of row to the name's intervals, in the group's memory. */
 static void
 keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
@@ -1058,18 +1073,13 @@ keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
 static void
 flush_intervals(CcGroup *g, CcStore *st)
 {
-	CcRel	   *p;
-
-	if (g->nnames == 0)
-		return;
-	p = cc_rel(st, CC_PARTICIPANTS);
+	point_intervals(g, st);
 	for (int i = 0; i < g->nnames; i++)
 	{
 		CcNameIntervals *ni = &g->names[i];
 
 		for (int j = 0; j < ni->nrows; j++)
 		{
-			ni->rows[j].r = p;
 			if (ni->state[j] == ROW_NEW)
 				cc_insert(st, &ni->rows[j]);
 			else if (ni->state[j] == ROW_CHANGED)
@@ -1910,7 +1920,6 @@ ensure_call(CcContext *cx)
 		cx->call_found = true;
 		keep_call_row(cx, row);
 	}
-	call_exists(cx);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1931,27 +1940,7 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
 	cx.st = cc_store_begin(namespace);
-
-	/*
-	 * The kept intervals' rows point into the store: a relcache invalidation
-	 * since the last event may have made a new one.
-	 */
-	if (group->nnames > 0 && group->names_store != cx.st->generation)
-	{
-		CcRel	   *p = cc_rel(cx.st, CC_PARTICIPANTS);
-
-		for (int i = 0; i < group->nnames; i++)
-			for (int j = 0; j < group->names[i].nrows; j++)
-				group->names[i].rows[j].r = p;
-		group->names_store = cx.st->generation;
-	}
-
-	/*
-	 * A trigger on a lifecycle table may write participants rows, or read
-	 * them: then none are kept from one event to the next.
-	 */
-	if (cx.st->lifecycle_triggers)
-		flush_intervals(group, cx.st);
+	point_intervals(group, cx.st);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
 		ensure_call(&cx);
 
@@ -1977,6 +1966,11 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		default:
 			break;
 	}
+
+	/*
+	 * A trigger on a lifecycle table may write participants rows, or read
+	 * them: then none are kept from one event to the next.
+	 */
 	if (cx.st->lifecycle_triggers)
 		flush_intervals(group, cx.st);
 	cc_store_end(cx.st);

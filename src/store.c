@@ -241,6 +241,8 @@ cc_store_begin(Oid namespace)
 			Oid			relid = get_relname_relid(tables[i].name, namespace);
 			HeapTuple	tup = OidIsValid(relid) ? SearchSysCache1(RELOID, ObjectIdGetDatum(relid)) : NULL;
 
+			store->relids[i] = relid;
+
 			if (HeapTupleIsValid(tup))
 			{
 				store->lifecycle_triggers |= ((Form_pg_class) GETSTRUCT(tup))->relhastriggers;
@@ -368,7 +370,7 @@ cc_rel(CcStore *st, CcRelId id)
 	if (st->opened[id])
 		return r;
 
-	relid = get_relname_relid(def->name, st->namespace);
+	relid = st->relids[id];
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -78,6 +78,7 @@ typedef struct CcStore
 	Oid			namespace;
 	EState	   *estate;
 	CcRel		rels[CC_NUM_RELS];
+	Oid			relids[CC_NUM_RELS];	/* looked up when the store is made */
 	bool		opened[CC_NUM_RELS];
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */

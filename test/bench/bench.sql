@@ -594,31 +594,34 @@ CREATE FUNCTION bench.timed_out(sc int, v text) RETURNS boolean
     LANGUAGE sql STABLE
 AS $$ SELECT EXISTS (SELECT 1 FROM bench.results WHERE scenario = sc AND variant = v AND timed_out) $$;
 
--- The median over runs of a variant's rate divided by another's in the same
--- run.  Each run measures the two back to back, so a change of the
--- machine's speed between runs (on the development machine, up to ±40%
--- over minutes) cancels out of each run's ratio; a ratio of the two
--- medians would take them from different runs.  NULL when a run timed out
--- (then the caller shows the bound of the medians instead).
-CREATE FUNCTION bench.median_ratio(sc int, v text, base text) RETURNS float8
+-- Each run's rate of a variant divided by another's in the same run.  The
+-- run measures the two back to back, so a change of the machine's speed
+-- between runs (on the development machine, up to ±40% over minutes)
+-- cancels out of the run's ratio.
+CREATE FUNCTION bench.run_ratio_rows(sc int, v text, base text) RETURNS TABLE (run int, ratio float8)
     LANGUAGE sql STABLE
 AS $$
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY (a.events / a.seconds) / (b.events / b.seconds))
+    SELECT a.run, (a.events / a.seconds) / (b.events / b.seconds)
     FROM bench.results a
     JOIN bench.results b ON b.scenario = a.scenario AND b.run = a.run AND b.variant = base
     WHERE a.scenario = sc AND a.variant = v AND a.seconds > 0 AND b.seconds > 0
-      AND NOT bench.timed_out(sc, v) AND NOT bench.timed_out(sc, base)
+$$;
+
+-- The median of those: what a target is held to (a ratio of two medians
+-- could take them from different runs).  NULL when a run timed out (then
+-- the caller shows the bound of the medians instead).
+CREATE FUNCTION bench.median_ratio(sc int, v text, base text) RETURNS float8
+    LANGUAGE sql STABLE
+AS $$
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ratio)
+    FROM bench.run_ratio_rows(sc, v, base)
+    WHERE NOT bench.timed_out(sc, v) AND NOT bench.timed_out(sc, base)
 $$;
 
 -- Each run's ratio, for the record: 'r1 r2 r3'.
 CREATE FUNCTION bench.run_ratios(sc int, v text, base text) RETURNS text
     LANGUAGE sql STABLE
-AS $$
-    SELECT string_agg(to_char((a.events / a.seconds) / (b.events / b.seconds), 'FM990.000'), ' ' ORDER BY a.run)
-    FROM bench.results a
-    JOIN bench.results b ON b.scenario = a.scenario AND b.run = a.run AND b.variant = base
-    WHERE a.scenario = sc AND a.variant = v AND a.seconds > 0 AND b.seconds > 0
-$$;
+AS $$ SELECT string_agg(to_char(ratio, 'FM990.000'), ' ' ORDER BY run) FROM bench.run_ratio_rows(sc, v, base) $$;
 
 -- Below, a rate or ratio that is only a bound: '< ' in front.
 CREATE FUNCTION bench.lt(bound boolean) RETURNS text
