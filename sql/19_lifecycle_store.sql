@@ -143,3 +143,23 @@ SELECT pg_temp.feed(pg_temp.initiated('201', 'a_user_b', 'a', 'b', 1700038800, '
                     pg_temp.started('call_started', 'S5', 1700038805),
                     pg_temp.ended('call_ended', 'S5', 1700038805, 1700038900));
 SELECT session_id, status, ended_at, duration FROM cometchat.calls;
+
+------------------------------------------------------------------------
+-- 6. What a session learns of the tables (their oids, their columns by
+--    name, their generated columns) outlives its transactions, and is
+--    forgotten when a table changes: a renamed column or table is missed by
+--    the very next event, and found again once renamed back.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+SELECT pg_temp.feed(pg_temp.initiated('301', 'a_user_b', 'a', 'b', 1700039800, 'S6'));
+ALTER TABLE cometchat.calls RENAME COLUMN media TO call_media;
+SELECT pg_temp.feed(pg_temp.started('call_started', 'S6', 1700039805));
+ALTER TABLE cometchat.calls RENAME COLUMN call_media TO media;
+SELECT pg_temp.feed(pg_temp.started('call_started', 'S6', 1700039805));
+ALTER TABLE cometchat.sessions RENAME TO sessions_renamed;
+SELECT pg_temp.feed(pg_temp.ended('call_ended', 'S6', 1700039805, 1700039900));
+ALTER TABLE cometchat.sessions_renamed RENAME TO sessions;
+SELECT pg_temp.feed(pg_temp.ended('call_ended', 'S6', 1700039805, 1700039900));
+SELECT session_id, media, status, duration FROM cometchat.calls;
+SELECT session_id, status, duration FROM cometchat.sessions;
+SELECT * FROM cometchat.verify();

@@ -72,20 +72,35 @@ static CcStore *store = NULL;
 static bool store_stale = false;
 
 /*
- * The planned expressions of the tables' stored generated columns, kept for
- * the session: reading and planning them (what ExecInitStoredGenerated does)
- * cost a single-row transaction as much as its index lookups.  Dropped when
- * the table's relcache entry is invalidated (ALTER TABLE ... changes them).
+ * What a store learns of a table from the catalogs, kept for the session: a
+ * single-row transaction makes a store of its own, and looking the table up
+ * by name, mapping its columns by name and preparing its stored generated
+ * columns (what ExecInitStoredGenerated does) cost it more than all its index
+ * lookups.  Forgotten when the table's relcache entry is invalidated (DROP,
+ * ALTER TABLE, CREATE TRIGGER ... all send that), and at once for every
+ * table on an invalidation of all of them.
  */
-typedef struct CcGenExprs
+typedef struct CcTableInfo
 {
-	Oid			relid;			/* InvalidOid: not known */
+	Oid			namespace;		/* InvalidOid: nothing known */
+	Oid			relid;
+	bool		hastriggers;	/* pg_class.relhastriggers */
+	bool		mapped;			/* att is known */
+	int			att[CC_MAX_COLS];
+	/*
+	 * The stored generated columns' expressions, planned and ready to run
+	 * (by 0-based attribute index; NULL if not generated).  An ExprState made
+	 * without a parent plan holds nothing of the query that runs it, so every
+	 * store's ResultRelInfo uses these same ones.  In gen_cxt.
+	 */
+	bool		gen_known;
 	int			natts;
-	Expr	  **exprs;			/* by 0-based attribute index; NULL if not generated */
-	MemoryContext cxt;			/* holds exprs */
-} CcGenExprs;
+	ExprState **gen_states;
+	Bitmapset  *gen_cols;		/* generated columns, offset as in extraUpdatedCols */
+	MemoryContext gen_cxt;
+} CcTableInfo;
 
-static CcGenExprs gen_exprs[CC_NUM_RELS];
+static CcTableInfo table_info[CC_NUM_RELS];
 
 /* Rows written, by table, ever: what lifecycle.c's copies of rows check. */
 static uint64 rel_writes[CC_NUM_RELS];
@@ -177,12 +192,25 @@ store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
+/*
+ * The generated columns' memory is let go only when they are next prepared:
+ * the store of a running event may be using them.
+ */
+static void
+forget_table(CcTableInfo *t)
+{
+	t->namespace = InvalidOid;
+	t->relid = InvalidOid;
+	t->mapped = false;
+	t->gen_known = false;
+}
+
 static void
 store_relcache_callback(Datum arg, Oid relid)
 {
 	for (int i = 0; i < CC_NUM_RELS; i++)
-		if (!OidIsValid(relid) || gen_exprs[i].relid == relid)
-			gen_exprs[i].relid = InvalidOid;
+		if (!OidIsValid(relid) || table_info[i].relid == relid)
+			forget_table(&table_info[i]);
 	if (store == NULL)
 		return;
 	if (!OidIsValid(relid))
@@ -213,6 +241,25 @@ cc_store_init(void)
 	CacheRegisterRelcacheCallback(store_relcache_callback, (Datum) 0);
 }
 
+/* Finds the table in pg_class; remembers it when it exists. */
+static void
+look_up_table(CcTableInfo *t, const char *name, Oid namespace)
+{
+	Oid			relid = get_relname_relid(name, namespace);
+	HeapTuple	tup = OidIsValid(relid) ? SearchSysCache1(RELOID, ObjectIdGetDatum(relid)) : NULL;
+
+	forget_table(t);
+	t->relid = relid;
+	t->hastriggers = false;
+	if (HeapTupleIsValid(tup))
+	{
+		t->hastriggers = ((Form_pg_class) GETSTRUCT(tup))->relhastriggers;
+		ReleaseSysCache(tup);
+		/* (A table made later sends no invalidation this would hear.) */
+		t->namespace = namespace;
+	}
+}
+
 /* The store of this transaction for the tables of this schema. */
 CcStore *
 cc_store_begin(Oid namespace)
@@ -231,23 +278,22 @@ cc_store_begin(Oid namespace)
 
 	if (store == NULL)
 	{
-		store = MemoryContextAllocZero(TopTransactionContext, sizeof(CcStore));
+		/* Tables' entries are cleared as they are opened (cc_rel): most never are. */
+		store = MemoryContextAlloc(TopTransactionContext, sizeof(CcStore));
+		memset(store, 0, offsetof(CcStore, rels));
+		memset(&store->relids, 0, sizeof(CcStore) - offsetof(CcStore, relids));
 		old = MemoryContextSwitchTo(TopTransactionContext);
 		store->namespace = namespace;
 		store->generation = ++store_generation;
 		/* From pg_class, so that it covers tables the store has not opened yet. */
 		for (int i = 0; i < CC_NUM_RELS; i++)
 		{
-			Oid			relid = get_relname_relid(tables[i].name, namespace);
-			HeapTuple	tup = OidIsValid(relid) ? SearchSysCache1(RELOID, ObjectIdGetDatum(relid)) : NULL;
+			CcTableInfo *t = &table_info[i];
 
-			store->relids[i] = relid;
-
-			if (HeapTupleIsValid(tup))
-			{
-				store->lifecycle_triggers |= ((Form_pg_class) GETSTRUCT(tup))->relhastriggers;
-				ReleaseSysCache(tup);
-			}
+			if (t->namespace != namespace)
+				look_up_table(t, tables[i].name, namespace);
+			store->relids[i] = t->relid;
+			store->lifecycle_triggers |= t->hastriggers;
 		}
 		store->estate = CreateExecutorState();
 		MemoryContextSwitchTo(store->estate->es_query_cxt);
@@ -282,61 +328,75 @@ cc_store_end(CcStore *st)
 }
 
 /*
- * Sets up the table's stored generated columns for inserts and updates, as
- * ExecInitStoredGenerated would (every generated column is computed on
- * update: ours depend on the columns written), from the planned
- * expressions kept for the session.  Returns those columns, offset by
- * FirstLowInvalidHeapAttributeNumber.
+ * Prepares the table's stored generated columns, as ExecInitStoredGenerated
+ * would for a query (every generated column is computed on update: ours
+ * depend on the columns written), in the current memory context.
  */
-static Bitmapset *
-init_generated(CcRel *r, CcRelId id, EState *estate)
+static void
+prepare_generated(CcTableInfo *t, Relation rel)
 {
-	ResultRelInfo *rri = r->rri;
-	TupleDesc	desc = RelationGetDescr(r->rel);
-	CcGenExprs *g = &gen_exprs[id];
-	Bitmapset  *updated = NULL;
+	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (!(desc->constr && desc->constr->has_generated_stored))
-		return NULL;
-	if (g->relid != RelationGetRelid(r->rel) || g->natts != desc->natts)
+	t->gen_states = NULL;
+	t->gen_cols = NULL;
+	if (desc->constr && desc->constr->has_generated_stored)
 	{
-		MemoryContext old;
-
-		if (g->cxt == NULL)
-			g->cxt = AllocSetContextCreate(CacheMemoryContext, "cometchat generated columns",
-										   ALLOCSET_SMALL_SIZES);
-		g->relid = InvalidOid;
-		MemoryContextReset(g->cxt);
-		old = MemoryContextSwitchTo(g->cxt);
-		g->exprs = palloc0(sizeof(Expr *) * desc->natts);
+		t->gen_states = palloc0(sizeof(ExprState *) * desc->natts);
 		for (int a = 0; a < desc->natts; a++)
 		{
 			Node	   *expr;
 
 			if (TupleDescAttr(desc, a)->attgenerated != ATTRIBUTE_GENERATED_STORED)
 				continue;
-			expr = build_column_default(r->rel, a + 1);
+			expr = build_column_default(rel, a + 1);
 			if (expr == NULL)
 				elog(ERROR, "cometchat_webhooks: no generation expression for column %d of %s",
-					 a + 1, RelationGetRelationName(r->rel));
-			g->exprs[a] = expression_planner((Expr *) expr);
+					 a + 1, RelationGetRelationName(rel));
+			t->gen_states[a] = ExecInitExpr(expression_planner((Expr *) expr), NULL);
+			t->gen_cols = bms_add_member(t->gen_cols, a + 1 - FirstLowInvalidHeapAttributeNumber);
 		}
-		MemoryContextSwitchTo(old);
-		g->natts = desc->natts;
-		g->relid = RelationGetRelid(r->rel);
 	}
+	t->natts = desc->natts;
+	t->gen_known = true;
+}
 
-	rri->ri_GeneratedExprs = palloc0(sizeof(ExprState *) * desc->natts);
-	rri->ri_NumGeneratedNeeded = 0;
-	for (int a = 0; a < desc->natts; a++)
+/*
+ * Gives the table's ResultRelInfo its generated columns: the session's when
+ * the session knows the table (the store opened the table it looked up), else
+ * ones of its own.  Returns those columns, offset by
+ * FirstLowInvalidHeapAttributeNumber.
+ */
+static Bitmapset *
+init_generated(CcRel *r, CcTableInfo *t, EState *estate)
+{
+	ResultRelInfo *rri = r->rri;
+	Bitmapset  *updated;
+
+	if (t->relid != RelationGetRelid(r->rel))
 	{
-		if (g->exprs[a] == NULL)
-			continue;
-		/* A copy: the session's trees may go with an invalidation while this runs. */
-		rri->ri_GeneratedExprs[a] = ExecInitExpr(copyObject(g->exprs[a]), NULL);
-		rri->ri_NumGeneratedNeeded++;
-		updated = bms_add_member(updated, a + 1 - FirstLowInvalidHeapAttributeNumber);
+		/* In the store's memory (the current context). */
+		t = palloc0(sizeof(CcTableInfo));
+		prepare_generated(t, r->rel);
 	}
+	else if (!t->gen_known || t->natts != RelationGetDescr(r->rel)->natts)
+	{
+		MemoryContext old;
+
+		if (t->gen_cxt == NULL)
+			t->gen_cxt = AllocSetContextCreate(CacheMemoryContext, "cometchat generated columns",
+											   ALLOCSET_SMALL_SIZES);
+		/* No store uses them: the one that did was closed when they were forgotten. */
+		MemoryContextReset(t->gen_cxt);
+		t->gen_known = false;
+		old = MemoryContextSwitchTo(t->gen_cxt);
+		prepare_generated(t, r->rel);
+		MemoryContextSwitchTo(old);
+	}
+	if (t->gen_states == NULL)
+		return NULL;
+	rri->ri_GeneratedExprs = t->gen_states;
+	rri->ri_NumGeneratedNeeded = bms_num_members(t->gen_cols);
+	updated = bms_copy(t->gen_cols);
 #if PG_VERSION_NUM >= 150002 && PG_VERSION_NUM < 160000
 	{
 		/*
@@ -354,12 +414,37 @@ init_generated(CcRel *r, CcRelId id, EState *estate)
 	return updated;
 }
 
+/* Finds the attribute of each of the table's columns, by name. */
+static void
+map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
+{
+	for (int c = 0; c < CC_MAX_COLS; c++)
+		r->att[c] = -1;
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
+			if (strcmp(NameStr(att->attname), def->cols[c]) == 0)
+				r->att[c] = a;
+	}
+	for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
+		if (r->att[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
+							def->cols[c], RelationGetRelationName(r->rel))));
+}
+
 /* The table, opened for writing on first use. */
 CcRel *
 cc_rel(CcStore *st, CcRelId id)
 {
 	CcRel	   *r = &st->rels[id];
 	const CcTableDef *def = &tables[id];
+	CcTableInfo *t = &table_info[id];
 	RangeTblEntry *rte;
 	TupleDesc	desc;
 	Oid			relid;
@@ -370,6 +455,7 @@ cc_rel(CcStore *st, CcRelId id)
 	if (st->opened[id])
 		return r;
 
+	memset(r, 0, sizeof(CcRel));
 	relid = st->relids[id];
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -390,31 +476,25 @@ cc_rel(CcStore *st, CcRelId id)
 
 	rte = exec_rt_fetch(id + 1, st->estate);
 	rte->relid = relid;
-	for (int c = 0; c < CC_MAX_COLS; c++)
-		r->att[c] = -1;
-	for (int a = 0; a < desc->natts; a++)
+	/* (What the store was made with: the session's may have been forgotten since.) */
+	if (t->relid != relid)
+		look_up_table(t, def->name, st->namespace);
+	if (!t->mapped || t->relid != relid)
+		map_columns(r, def, desc);
+	else
+		memcpy(r->att, t->att, sizeof(r->att));
+	if (t->relid == relid)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
-
-		if (att->attisdropped)
-			continue;
-		for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
-			if (strcmp(NameStr(att->attname), def->cols[c]) == 0)
-				r->att[c] = a;
+		memcpy(t->att, r->att, sizeof(t->att));
+		t->mapped = true;
 	}
-	for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
-		if (r->att[c] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
-							def->cols[c], RelationGetRelationName(r->rel))));
 
 	r->store = st;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	ExecOpenIndices(r->rri, false);
 	/* An update recomputes the stored generated columns (read from here before 15.2). */
-	rte->extraUpdatedCols = init_generated(r, id, st->estate);
+	rte->extraUpdatedCols = init_generated(r, t, st->estate);
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 	/* The slots row triggers use, made now, under the same owner. */
