@@ -97,14 +97,15 @@ typedef enum CcSlot
 /*
  * One extracted value.  Strings point into the payload (not NUL-terminated);
  * ids are canonical digit strings; times are unix seconds; booleans are 0/1.
+ * (Fields in an order that leaves no padding: an event holds CC_NUM_SLOTS.)
  */
 typedef struct CcValue
 {
 	bool		present;
-	const char *str;
-	int			len;
-	int64		num;
 	bool		flag;
+	int			len;
+	const char *str;
+	int64		num;
 	JsonbContainer *container;	/* objects and arrays */
 } CcValue;
 
