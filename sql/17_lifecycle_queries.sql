@@ -69,6 +69,19 @@ SELECT count(*) FROM cometchat.timeline('app2', 'S-101');
 SELECT t.kind, e.trigger, e.webhook
 FROM cometchat.timeline('app1', 'S-109') t JOIN cometchat.events e ON e.id = t.event_id
 ORDER BY t.occurred_at, t.kind;
+-- It reads only the session's rows of the ledger, through its indexes: with
+-- sequential scans made a last resort, the rows the call fetched, counted by
+-- the session's statistics (they move only at statements' ends within a
+-- transaction).  As one OR with a subquery arm it fetched all 24.
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SELECT seq_scan AS seq0, seq_tup_read AS sread0, idx_tup_fetch AS ifetch0
+FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass \gset
+SELECT count(*) FROM cometchat.timeline('app1', 'S-101');
+SELECT seq_scan - :seq0 AS seq_scans, seq_tup_read - :sread0 + idx_tup_fetch - :ifetch0 AS rows_read,
+       (SELECT count(*) FROM cometchat.events) AS ledger_rows
+FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass;
+COMMIT;
 
 ------------------------------------------------------------------------
 -- "What happened to alice's 11:00 call to bob?"  The latest call in their

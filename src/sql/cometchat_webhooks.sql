@@ -1,5 +1,5 @@
--- cometchat_webhooks: install script of the current version (1.2).
--- Written by hand; the build copies it to cometchat_webhooks--1.2.sql.  Every
+-- cometchat_webhooks: install script of the current version (1.3).
+-- Written by hand; the build copies it to cometchat_webhooks--1.3.sql.  Every
 -- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 
@@ -86,7 +86,11 @@ CREATE TABLE cometchat.events (
     -- probes and inserts at the index's recent edge instead of spread over it.
     CONSTRAINT events_idempotency_key_key UNIQUE NULLS NOT DISTINCT (occurred_at, idempotency_key)
 );
-CREATE INDEX events_session ON cometchat.events (session_id, app_id, occurred_at);
+-- One session id's events (cometchat.timeline): the id alone, whose rows
+-- share one deduplicated entry, costs a load far less than (session_id,
+-- app_id, occurred_at), nearly unique keys of ~100 bytes; timeline() filters
+-- the app and sorts the few rows of a session itself.
+CREATE INDEX events_session ON cometchat.events (session_id);
 CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
 COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key)';
 COMMENT ON COLUMN cometchat.events.idempotency_key IS 'sha256 of cometchat.idempotency_key(payload)';
@@ -349,6 +353,9 @@ LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
 
 -- Every ledger event of one session id (all its instances), plus, for a
 -- ringing call, the outcome events linked to it; in the order they happened.
+-- Two branches, each an index lookup (events_session; events_call), joined
+-- by UNION ALL: as one OR whose arm is a subquery it could only be a scan of
+-- the whole ledger.  The second branch leaves out what the first returns.
 CREATE FUNCTION cometchat.timeline(app_id text, session_id text)
     RETURNS TABLE (occurred_at timestamptz, kind cometchat.event_kind,
                    event_id bigint, detail text)
@@ -359,14 +366,17 @@ AS $$
            coalesce(e.payload #>> '{data,occupant,name}',
                     e.payload #>> '{data,call,sender}',
                     e.payload #>> '{data,recording_url}')
-    FROM cometchat.events e
-    WHERE e.app_id = $1
-      AND (e.session_id = $2
-           OR (e.call_id IN (SELECT o.outcome_id FROM cometchat.call_outcomes o
-                             JOIN cometchat.calls c
-                               ON c.app_id = o.app_id AND c.call_id = o.linked_call_id
-                             WHERE o.app_id = $1 AND c.session_id = $2)
-               AND e.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')))
+    FROM (SELECT * FROM cometchat.events
+          WHERE events.session_id = $2 AND events.app_id = $1
+          UNION ALL
+          SELECT * FROM cometchat.events
+          WHERE events.call_id IN (SELECT o.outcome_id FROM cometchat.call_outcomes o
+                                   JOIN cometchat.calls c
+                                     ON c.app_id = o.app_id AND c.call_id = o.linked_call_id
+                                   WHERE o.app_id = $1 AND c.session_id = $2)
+            AND events.app_id = $1
+            AND events.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
+            AND events.session_id IS DISTINCT FROM $2) e
     ORDER BY e.occurred_at, e.kind, e.id
 $$;
 COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the ordered events of one call or session id';
