@@ -79,6 +79,20 @@ static bool applying = false;
  */
 static int	exec_depth = 0;
 
+/*
+ * Where queued events live: a generation context under the
+ * CurTransactionContext of the subtransaction that queues them (an abort
+ * takes it along), made when that subtransaction queues its first event.
+ * Events are queued one after another and freed a batch at a time, the
+ * pattern a generation context is for: one allocation is a pointer bump, not
+ * a free-list lookup of a chunk rounded up to a power of two (an event is
+ * about 1.1 kB).  Forgotten when its subtransaction ends (a parent's earlier
+ * one is then not used again; it goes with the transaction) and at
+ * transaction end.
+ */
+static MemoryContext event_cxt = NULL;
+static SubTransactionId event_cxt_subid = InvalidSubTransactionId;
+
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -166,7 +180,13 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 		return;
 
 	/* The event's memory goes with its subtransaction if that aborts. */
-	old = MemoryContextSwitchTo(CurTransactionContext);
+	if (event_cxt == NULL || event_cxt_subid != GetCurrentSubTransactionId())
+	{
+		event_cxt = GenerationContextCreate(CurTransactionContext, "cometchat queued events",
+											0, 8 * 1024, 1024 * 1024);
+		event_cxt_subid = GetCurrentSubTransactionId();
+	}
+	old = MemoryContextSwitchTo(event_cxt);
 	q = copy_event(ev);
 	MemoryContextSwitchTo(old);
 	q->namespace = namespace;
@@ -426,6 +446,7 @@ batch_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* The memory went with the transaction. */
 			queue = NULL;
+			event_cxt = NULL;
 			nqueued = queue_cap = 0;
 			applying = false;
 			break;
@@ -438,6 +459,20 @@ static void
 batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
+	if ((event == SUBXACT_EVENT_ABORT_SUB || event == SUBXACT_EVENT_COMMIT_SUB) &&
+		event_cxt && event_cxt_subid >= mySubid)
+	{
+		/*
+		 * Committing with none of its events left in the queue (they are
+		 * always the last ones), its memory holds nothing: let it go now,
+		 * so that a subtransaction per event (an exception block per row)
+		 * does not keep a block each until the transaction ends.
+		 */
+		if (event == SUBXACT_EVENT_COMMIT_SUB && event_cxt_subid == mySubid &&
+			(nqueued == 0 || queue[nqueued - 1]->subid < mySubid))
+			MemoryContextDelete(event_cxt);
+		event_cxt = NULL;
+	}
 	switch (event)
 	{
 		case SUBXACT_EVENT_ABORT_SUB:
