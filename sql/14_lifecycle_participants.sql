@@ -139,3 +139,35 @@ SELECT * FROM pg_temp.participants();
 SELECT * FROM pg_temp.counts();
 
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- A statement of several events after another one: a leave of a name the
+-- earlier statement stored merges into its row (no second row, no
+-- duplicate-key error), a name that comes back gets a second interval, a
+-- new name counts once, and the counts match the rows; the same for a
+-- session id of 40 names.
+------------------------------------------------------------------------
+CALL pg_temp.reset();
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.started('meeting_started', 'M13', 1700090000)),
+  (pg_temp.joined('meeting_participant_joined', 'M13', 'Ann', 1700090010)),
+  (pg_temp.joined('meeting_participant_joined', 'M13', 'Bob', 1700090020)),
+  (pg_temp.joined('meeting_participant_joined', 'M13', 'Cid', 1700090030));
+INSERT INTO cometchat.events (payload) VALUES
+  (pg_temp.left('meeting_participant_left', 'M13', 'Cid', 1700090030, 1700090100)),
+  (pg_temp.joined('meeting_participant_joined', 'M13', 'Dee', 1700090110)),
+  (pg_temp.left('meeting_participant_left', 'M13', 'Ann', 1700090010, 1700090120)),
+  (pg_temp.joined('meeting_participant_joined', 'M13', 'Ann', 1700090130));
+SELECT name, joined_at, left_at FROM cometchat.participants ORDER BY name, joined_at;
+SELECT participant_count FROM cometchat.sessions WHERE session_id = 'M13';
+-- 40 names, then a statement with a leave of each and one new name.
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.joined('meeting_participant_joined', 'M13b', 'p' || i, 1700091000 + i)
+FROM generate_series(1, 40) i;
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.left('meeting_participant_left', 'M13b', 'p' || i, 1700091000 + i, 1700092000 + i)
+FROM generate_series(1, 40) i
+UNION ALL SELECT pg_temp.joined('meeting_participant_joined', 'M13b', 'q', 1700092100);
+SELECT count(*) AS rows, count(left_at) AS closed, count(DISTINCT name) AS names
+FROM cometchat.participants WHERE session_id = 'M13b';
+SELECT * FROM cometchat.verify();
