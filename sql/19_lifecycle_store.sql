@@ -163,3 +163,24 @@ SELECT pg_temp.feed(pg_temp.ended('call_ended', 'S6', 1700039805, 1700039900));
 SELECT session_id, media, status, duration FROM cometchat.calls;
 SELECT session_id, status, duration FROM cometchat.sessions;
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 7. calls keeps a tenth of each page free (fillfactor 90), so that the
+--    update that follows a row's insert can stay on its page (HOT, no new
+--    index entries): 200 calls initiated in one statement, the first 20 of
+--    them (all on the first page) answered by the next: 18 of the 20
+--    updates are HOT (2 at fillfactor 100, the page full).
+------------------------------------------------------------------------
+TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+         cometchat.participants, cometchat.recordings;
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.initiated((7000 + i)::text, 'a_user_b', 'a', 'b', 1700050000 + i, 'S7-' || i)
+FROM generate_series(1, 200) i;
+BEGIN;
+SELECT n_tup_upd AS upd0, n_tup_hot_upd AS hot0 FROM pg_stat_xact_user_tables
+WHERE relid = 'cometchat.calls'::regclass \gset
+INSERT INTO cometchat.events (payload)
+SELECT pg_temp.started('call_started', 'S7-' || i, 1700050100 + i) FROM generate_series(1, 20) i;
+SELECT n_tup_upd - :upd0 AS updates, n_tup_hot_upd - :hot0 AS hot_updates
+FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.calls'::regclass;
+COMMIT;
