@@ -299,21 +299,27 @@ find_spec(const char *trigger, int len)
 void
 cc_append_json_string(StringInfo out, const char *str, int len)
 {
+	int			run = 0;		/* where the characters not yet appended start */
+
 	appendStringInfoCharMacro(out, '"');
 	for (int i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) str[i];
 
-		if (c == '"' || c == '\\')
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		/* The plain characters before it in one copy. */
+		appendBinaryStringInfo(out, str + run, i - run);
+		run = i + 1;
+		if (c < 0x20)
+			appendStringInfo(out, "\\u%04x", c);
+		else
 		{
 			appendStringInfoCharMacro(out, '\\');
 			appendStringInfoCharMacro(out, c);
 		}
-		else if (c < 0x20)
-			appendStringInfo(out, "\\u%04x", c);
-		else
-			appendStringInfoCharMacro(out, c);
 	}
+	appendBinaryStringInfo(out, str + run, len - run);
 	appendStringInfoCharMacro(out, '"');
 }
 
