@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/array.h"
@@ -179,6 +180,7 @@ extern bytea *cc_key_digest(const char *key, int len);
 /* ingest.c */
 extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);
+extern void cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att);
 
 /* Running as a table's owner, under a search path of pg_catalog alone. */
 typedef struct CcOwnerContext

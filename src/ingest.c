@@ -157,21 +157,31 @@ cc_ingest_init(void)
 	RegisterSubXactCallback(key_lock_subxact_callback, NULL);
 }
 
+/*
+ * Finds, for each of the n names, the attribute index of the column of that
+ * name in desc (att[i]), or -1.  Dropped columns do not count.
+ */
+void
+cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att)
+{
+	for (int c = 0; c < n; c++)
+		att[c] = -1;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped)
+			continue;
+		for (int c = 0; c < n; c++)
+			if (strcmp(NameStr(a->attname), names[c]) == 0)
+				att[c] = i;
+	}
+}
+
 static void
 build_column_map(TupleDesc tupdesc, CcColumnMap *map)
 {
-	for (int c = 0; c < CC_NUM_COLUMNS; c++)
-		map->att[c] = -1;
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		if (att->attisdropped)
-			continue;
-		for (int c = 0; c < CC_NUM_COLUMNS; c++)
-			if (strcmp(NameStr(att->attname), column_names[c]) == 0)
-				map->att[c] = i;
-	}
+	cc_map_columns(tupdesc, column_names, CC_NUM_COLUMNS, map->att);
 }
 
 /* The OID of an enum label; a syscache lookup. */

@@ -418,19 +418,14 @@ init_generated(CcRel *r, CcTableInfo *t, EState *estate)
 static void
 map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
 {
-	for (int c = 0; c < CC_MAX_COLS; c++)
-		r->att[c] = -1;
-	for (int a = 0; a < desc->natts; a++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
+	int			n = 0;
 
-		if (att->attisdropped)
-			continue;
-		for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
-			if (strcmp(NameStr(att->attname), def->cols[c]) == 0)
-				r->att[c] = a;
-	}
-	for (int c = 0; c < CC_MAX_COLS && def->cols[c]; c++)
+	while (n < CC_MAX_COLS && def->cols[n])
+		n++;
+	cc_map_columns(desc, def->cols, n, r->att);
+	for (int c = n; c < CC_MAX_COLS; c++)
+		r->att[c] = -1;
+	for (int c = 0; c < n; c++)
 		if (r->att[c] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
