@@ -94,7 +94,6 @@ typedef struct CcTableInfo
 	 * store's ResultRelInfo uses these same ones.  In gen_cxt.
 	 */
 	bool		gen_known;
-	int			natts;
 	ExprState **gen_states;
 	Bitmapset  *gen_cols;		/* generated columns, offset as in extraUpdatedCols */
 	MemoryContext gen_cxt;
@@ -356,7 +355,6 @@ prepare_generated(CcTableInfo *t, Relation rel)
 			t->gen_cols = bms_add_member(t->gen_cols, a + 1 - FirstLowInvalidHeapAttributeNumber);
 		}
 	}
-	t->natts = desc->natts;
 	t->gen_known = true;
 }
 
@@ -378,7 +376,7 @@ init_generated(CcRel *r, CcTableInfo *t, EState *estate)
 		t = palloc0(sizeof(CcTableInfo));
 		prepare_generated(t, r->rel);
 	}
-	else if (!t->gen_known || t->natts != RelationGetDescr(r->rel)->natts)
+	else if (!t->gen_known)
 	{
 		MemoryContext old;
 
@@ -474,14 +472,16 @@ cc_rel(CcStore *st, CcRelId id)
 	/* (What the store was made with: the session's may have been forgotten since.) */
 	if (t->relid != relid)
 		look_up_table(t, def->name, st->namespace);
-	if (!t->mapped || t->relid != relid)
-		map_columns(r, def, desc);
-	else
+	if (t->relid == relid && t->mapped)
 		memcpy(r->att, t->att, sizeof(r->att));
-	if (t->relid == relid)
+	else
 	{
-		memcpy(t->att, r->att, sizeof(t->att));
-		t->mapped = true;
+		map_columns(r, def, desc);
+		if (t->relid == relid)
+		{
+			memcpy(t->att, r->att, sizeof(t->att));
+			t->mapped = true;
+		}
 	}
 
 	r->store = st;
