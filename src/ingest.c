@@ -22,6 +22,7 @@
 #include "cometchat.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -33,6 +34,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -498,6 +500,70 @@ find_key_index(Relation rel, int key_att, int time_att, bool *timed)
 }
 
 /*
+ * The version of the row an index entry points to that a dirty snapshot
+ * sees, read through a small ring of buffers of its own instead of the
+ * shared pool at large.  A COPY writes the ledger through a ring it reuses
+ * once round; a plain read of a duplicate's original, on one of the ring's
+ * pages, would raise the page's usage count, the COPY would then leave it
+ * and take a fresh buffer from shared_buffers, and a load with retried
+ * deliveries would sweep the whole pool (and fault in its memory) instead
+ * of cycling through 16 MB.  The ledger is a heap table; under another
+ * table access method the plain index fetch is used.
+ */
+static bool
+fetch_dirty(IndexScanDesc scan, Relation rel, Snapshot dirty, TupleTableSlot *slot,
+			ItemPointer found_tid, int id_att, int64 *id)
+{
+	static BufferAccessStrategy strategy = NULL;
+	ItemPointer tid;
+
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+	{
+		bool		isnull;
+
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			return false;
+		*found_tid = slot->tts_tid;
+		*id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
+		return true;
+	}
+	if (strategy == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		strategy = GetAccessStrategy(BAS_BULKREAD);
+		MemoryContextSwitchTo(old);
+	}
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData at = *tid;
+		HeapTupleData tuple;
+		bool		all_dead = false;
+		bool		visible;
+		Buffer		buf;
+
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, ItemPointerGetBlockNumber(&at),
+								 RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		visible = heap_hot_search_buffer(&at, rel, buf, dirty, &tuple, &all_dead, true);
+		if (visible)
+		{
+			bool		isnull;
+
+			*found_tid = at;
+			*id = DatumGetInt64(heap_getattr(&tuple, id_att + 1, RelationGetDescr(rel), &isnull));
+		}
+		UnlockReleaseBuffer(buf);
+		if (visible)
+			return true;
+		/* As index_getnext_slot: an entry whose chain is dead to all is marked so. */
+		if (!scan->xactStartedInRecovery)
+			scan->kill_prior_tuple = all_dead;
+	}
+	return false;
+}
+
+/*
  * Takes the key lock and looks for the key in the ledger.  Sees rows of
  * in-progress transactions (a dirty snapshot); for one, it lets go of the key
  * lock (holding it while asleep could close a deadlock cycle with that very
@@ -515,9 +581,10 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 		IndexScanDesc scan;
 		ScanKeyData skey[2];
 		int			nkeys = 0;
-		TupleTableSlot *slot;
+		TupleTableSlot *slot = NULL;
 		TransactionId xwait = InvalidTransactionId;
 		ItemPointerData ctid;
+		int64		id;
 		bool		found = false;
 
 		acquire_key_lock(digest);
@@ -531,24 +598,22 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 			ScanKeyInit(&skey[nkeys++], 1, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, occurred);
 		ScanKeyInit(&skey[nkeys], nkeys + 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
 		nkeys++;
-		slot = table_slot_create(rel, NULL);
+		if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+			slot = table_slot_create(rel, NULL);
 		scan = index_beginscan(rel, irel, &dirty, nkeys, 0);
 		index_rescan(scan, skey, nkeys, NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (fetch_dirty(scan, rel, &dirty, slot, &ctid, id_att, &id))
 		{
 			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-			if (TransactionIdIsValid(xwait))
-				ctid = slot->tts_tid;
-			else
+			if (!TransactionIdIsValid(xwait))
 			{
-				bool		isnull;
-
 				found = true;
-				*existing_id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
+				*existing_id = id;
 			}
 		}
 		index_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
+		if (slot)
+			ExecDropSingleTupleTableSlot(slot);
 		index_close(irel, NoLock);
 
 		if (!TransactionIdIsValid(xwait))
