@@ -702,10 +702,12 @@ WITH r AS (
            bench.verdict(q1_insert >= 0.5, bench.wrong(1, 'insert', 'plain')) AS result
     FROM r
     UNION ALL
-    SELECT 2, '1 single-row cometchat.ingest()', bench.median_events(1, 'ingest'),
+    -- For information: the issue's single-row target is for a plain INSERT;
+    -- ingest() is the same insert inside a function call (and SPI).
+    SELECT 2, '1 single-row cometchat.ingest() (info)', bench.median_events(1, 'ingest'),
            bench.fmt_rate(s1_ingest), bench.fmt_rate(s1_plain), q1_ingest,
-           '>= 0.50x baseline', to_char(q1_ingest, 'FM990.00') || 'x baseline',
-           bench.verdict(q1_ingest >= 0.5, bench.wrong(1, 'ingest', 'plain'))
+           '(info)', to_char(q1_ingest, 'FM990.00') || 'x baseline',
+           CASE WHEN bench.wrong(1, 'ingest', 'plain') THEN 'WRONG' ELSE '-' END
     FROM r
     UNION ALL
     SELECT * FROM bench.bulk_row(3, '2 bulk INSERT ... SELECT (1 statement)', 'insert', 'plain-insert', true)

@@ -29,7 +29,7 @@ cat -- "$OUT"
 # Every row of the table, each with a result a run can give.
 rows=(
     "1 single-row INSERT INTO cometchat.events"
-    "1 single-row cometchat.ingest()"
+    "1 single-row cometchat.ingest() (info)"
     "2 bulk INSERT ... SELECT"
     "2 bulk COPY FROM file"
     "3 two-person calls"
