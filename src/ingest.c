@@ -511,7 +511,7 @@ find_key_index(Relation rel, int key_att, int time_att, bool *timed)
  * table access method the plain index fetch is used.
  */
 static bool
-fetch_dirty(IndexScanDesc scan, Relation rel, Snapshot dirty, TupleTableSlot *slot,
+fetch_dirty(IndexScanDesc scan, Relation rel, Snapshot dirty,
 			ItemPointer found_tid, int id_att, int64 *id)
 {
 	static BufferAccessStrategy strategy = NULL;
@@ -519,13 +519,18 @@ fetch_dirty(IndexScanDesc scan, Relation rel, Snapshot dirty, TupleTableSlot *sl
 
 	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
 	{
-		bool		isnull;
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		bool		found = index_getnext_slot(scan, ForwardScanDirection, slot);
 
-		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
-			return false;
-		*found_tid = slot->tts_tid;
-		*id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
-		return true;
+		if (found)
+		{
+			bool		isnull;
+
+			*found_tid = slot->tts_tid;
+			*id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		return found;
 	}
 	if (strategy == NULL)
 	{
@@ -581,7 +586,6 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 		IndexScanDesc scan;
 		ScanKeyData skey[2];
 		int			nkeys = 0;
-		TupleTableSlot *slot = NULL;
 		TransactionId xwait = InvalidTransactionId;
 		ItemPointerData ctid;
 		int64		id;
@@ -598,11 +602,9 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 			ScanKeyInit(&skey[nkeys++], 1, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, occurred);
 		ScanKeyInit(&skey[nkeys], nkeys + 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
 		nkeys++;
-		if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
-			slot = table_slot_create(rel, NULL);
 		scan = index_beginscan(rel, irel, &dirty, nkeys, 0);
 		index_rescan(scan, skey, nkeys, NULL, 0);
-		if (fetch_dirty(scan, rel, &dirty, slot, &ctid, id_att, &id))
+		if (fetch_dirty(scan, rel, &dirty, &ctid, id_att, &id))
 		{
 			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 			if (!TransactionIdIsValid(xwait))
@@ -612,8 +614,6 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 			}
 		}
 		index_endscan(scan);
-		if (slot)
-			ExecDropSingleTupleTableSlot(slot);
 		index_close(irel, NoLock);
 
 		if (!TransactionIdIsValid(xwait))
