@@ -40,6 +40,7 @@
  * could be rolled back without the events that asked for it.
  */
 #include "cometchat.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "commands/trigger.h"
@@ -354,15 +355,15 @@ cc_batch_apply_all(void)
 }
 
 static void
-batch_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+batch_executor_run(CC_EXECUTOR_RUN_PARAMS)
 {
 	exec_depth++;
 	PG_TRY();
 	{
 		if (prev_executor_run)
-			prev_executor_run(queryDesc, direction, count, execute_once);
+			prev_executor_run(CC_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(CC_EXECUTOR_RUN_ARGS);
 	}
 	PG_FINALLY();
 	{

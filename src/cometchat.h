@@ -187,6 +187,7 @@ typedef struct CcOwnerContext
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			search_path_level;	/* compat.h's cc_push_safe_search_path */
 } CcOwnerContext;
 
 extern void cc_enter_owner_context(Oid owner, CcOwnerContext *cx);

@@ -20,6 +20,7 @@
  * or at transaction end, so a bulk load holds one key lock, not one per row.
  */
 #include "cometchat.h"
+#include "compat.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -282,20 +283,18 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
  * stand in for what they name.  Both are undone on error by (sub)transaction
  * abort; CcOwnerContext undoes them on success.
  */
-static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
-
 void
 cc_enter_owner_context(Oid owner, CcOwnerContext *cx)
 {
 	GetUserIdAndSecContext(&cx->save_userid, &cx->save_sec_context);
 	SetUserIdAndSecContext(owner, cx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PushOverrideSearchPath(&pinned_search_path);
+	cx->search_path_level = cc_push_safe_search_path();
 }
 
 void
 cc_leave_owner_context(CcOwnerContext *cx)
 {
-	PopOverrideSearchPath();
+	cc_pop_safe_search_path(cx->search_path_level);
 	SetUserIdAndSecContext(cx->save_userid, cx->save_sec_context);
 }
 
@@ -602,7 +601,7 @@ key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 			ScanKeyInit(&skey[nkeys++], 1, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, occurred);
 		ScanKeyInit(&skey[nkeys], nkeys + 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
 		nkeys++;
-		scan = index_beginscan(rel, irel, &dirty, nkeys, 0);
+		scan = cc_index_beginscan(rel, irel, &dirty, nkeys);
 		index_rescan(scan, skey, nkeys, NULL, 0);
 		if (fetch_dirty(scan, rel, &dirty, &ctid, id_att, &id))
 		{
@@ -642,12 +641,13 @@ check_insert_policy(Relation rel, Jsonb *payload)
 	bool		isnull;
 	bool		allowed;
 	Datum		arg = PointerGetDatum(payload);
+	int			search_path_level;
 
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	PushOverrideSearchPath(&pinned_search_path);
+	search_path_level = cc_push_safe_search_path();
 	if (policy_plan == NULL)
 	{
 		Oid			types[1] = {JSONBOID};
@@ -661,7 +661,7 @@ check_insert_policy(Relation rel, Jsonb *payload)
 	if (SPI_execute_plan(policy_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not check the insert policy of %s", RelationGetRelationName(rel));
 	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	PopOverrideSearchPath();
+	cc_pop_safe_search_path(search_path_level);
 	SPI_finish();
 	if (!allowed)
 		ereport(ERROR,
@@ -811,10 +811,11 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 	{
 		Datum		args[1] = {payload};
 		char		argnulls[1] = {isnull ? 'n' : ' '};
+		int			search_path_level;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		PushOverrideSearchPath(&pinned_search_path);
+		search_path_level = cc_push_safe_search_path();
 		if (ingest_plan == NULL)
 		{
 			Oid			types[1] = {JSONBOID};
@@ -834,7 +835,7 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 			outcome_sink = NULL;
 		}
 		PG_END_TRY();
-		PopOverrideSearchPath();
+		cc_pop_safe_search_path(search_path_level);
 		SPI_finish();
 		if (!outcome.filled)
 			ereport(ERROR,

@@ -10,6 +10,7 @@
  */
 #include "store.h"
 #include "cometchat.h"
+#include "compat.h"
 
 #include "access/nbtree.h"
 #include "access/relscan.h"
@@ -95,7 +96,8 @@ typedef struct CcTableInfo
 	 */
 	bool		gen_known;
 	ExprState **gen_states;
-	Bitmapset  *gen_cols;		/* generated columns, offset as in extraUpdatedCols */
+	Bitmapset  *gen_cols;		/* generated columns, by attnum -
+								 * FirstLowInvalidHeapAttributeNumber */
 	MemoryContext gen_cxt;
 } CcTableInfo;
 
@@ -125,6 +127,7 @@ store_close(void)
 	}
 	if (!store->broken)
 	{
+		EvalPlanQualEnd(&store->epq);
 		ExecResetTupleTable(store->estate->es_tupleTable, false);
 		FreeExecutorState(store->estate);
 	}
@@ -265,6 +268,7 @@ cc_store_begin(Oid namespace)
 {
 	MemoryContext old;
 	List	   *rtable = NIL;
+	List	   *perminfos = NIL;
 
 	if (store && store->in_use)
 		ereport(ERROR,
@@ -301,17 +305,33 @@ cc_store_begin(Oid namespace)
 			RangeTblEntry *rte = makeNode(RangeTblEntry);
 
 			rte->rtekind = RTE_RELATION;
+			rte->relid = store->relids[i];
 			rte->relkind = RELKIND_RELATION;
 			rte->rellockmode = RowExclusiveLock;
+			/* (A missing table is an error when the store first opens it.) */
+			if (OidIsValid(rte->relid))
+				cc_rte_add_perminfo(&perminfos, rte);
 			rtable = lappend(rtable, rte);
 		}
-		ExecInitRangeTable(store->estate, rtable);
+		cc_init_range_table(store->estate, rtable, perminfos);
+		cc_epq_init(&store->epq, store->estate);
 		MemoryContextSwitchTo(old);
 	}
 	store->snapshot = RegisterSnapshot(GetLatestSnapshot());
 	store->estate->es_snapshot = store->snapshot;
 	store->event_subxact = GetCurrentSubTransactionId();
 	store->in_use = true;
+
+	/*
+	 * The event's writes are a statement of their own for the lifecycle
+	 * tables' AFTER triggers, as for logical replication's apply: their
+	 * events are queued at this level and fired when the event is done.
+	 * (The statement that ingests may be none that has a level: a SELECT of
+	 * cometchat.rebuild(), a commit applying what its statements queued.)
+	 * An error leaves the level to the (sub)transaction's abort.
+	 */
+	if (store->lifecycle_triggers)
+		AfterTriggerBeginQuery();
 	return store;
 }
 
@@ -319,6 +339,9 @@ cc_store_begin(Oid namespace)
 void
 cc_store_end(CcStore *st)
 {
+	/* Still in use: a trigger that ingests is refused (cc_store_begin). */
+	if (st->lifecycle_triggers)
+		AfterTriggerEndQuery(st->estate);
 	ResetPerTupleExprContext(st->estate);
 	UnregisterSnapshot(st->snapshot);
 	st->snapshot = NULL;
@@ -361,15 +384,11 @@ prepare_generated(CcTableInfo *t, Relation rel)
 /*
  * Gives the table's ResultRelInfo its generated columns: the session's when
  * the session knows the table (the store opened the table it looked up), else
- * ones of its own.  Returns those columns, offset by
- * FirstLowInvalidHeapAttributeNumber.
+ * ones of its own.
  */
-static Bitmapset *
+static void
 init_generated(CcRel *r, CcTableInfo *t, EState *estate)
 {
-	ResultRelInfo *rri = r->rri;
-	Bitmapset  *updated;
-
 	if (t->relid != RelationGetRelid(r->rel))
 	{
 		/* In the store's memory (the current context). */
@@ -390,26 +409,26 @@ init_generated(CcRel *r, CcTableInfo *t, EState *estate)
 		prepare_generated(t, r->rel);
 		MemoryContextSwitchTo(old);
 	}
-	if (t->gen_states == NULL)
-		return NULL;
-	rri->ri_GeneratedExprs = t->gen_states;
-	rri->ri_NumGeneratedNeeded = bms_num_members(t->gen_cols);
-	updated = bms_copy(t->gen_cols);
-#if PG_VERSION_NUM >= 150002 && PG_VERSION_NUM < 160000
-	{
-		/*
-		 * What ExecInitStoredGenerated records for ExecGetExtraUpdatedCols
-		 * (UPDATE OF triggers, index_unchanged_by_update): the generated
-		 * columns an update computes, here all of them.
-		 */
-		ResultRelInfoExtra *extra = palloc(sizeof(ResultRelInfoExtra));
+	if (t->gen_states != NULL)
+		cc_set_generated(estate, r->rri, t->gen_states, bms_num_members(t->gen_cols),
+						 bms_copy(t->gen_cols));
+}
 
-		extra->rinfo = rri;
-		extra->ri_extraUpdatedCols = updated;
-		estate->es_resultrelinfo_extra = lappend(estate->es_resultrelinfo_extra, extra);
-	}
-#endif
-	return updated;
+/*
+ * The columns of the table the store writes, by attnum -
+ * FirstLowInvalidHeapAttributeNumber: an update of a row sets each of them,
+ * as an UPDATE naming them all would (UPDATE OF triggers fire on them).
+ */
+static Bitmapset *
+written_columns(CcRel *r)
+{
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	Bitmapset  *cols = NULL;
+
+	for (int c = 0; c < CC_MAX_COLS && r->att[c] >= 0; c++)
+		if (!TupleDescAttr(desc, r->att[c])->attgenerated)
+			cols = bms_add_member(cols, r->att[c] + 1 - FirstLowInvalidHeapAttributeNumber);
+	return cols;
 }
 
 /* Finds the attribute of each of the table's columns, by name. */
@@ -487,16 +506,29 @@ cc_rel(CcStore *st, CcRelId id)
 	r->store = st;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
+	/* Where AFTER triggers look for it (the table is closed by store_close). */
+	st->estate->es_opened_result_relations =
+		lappend(st->estate->es_opened_result_relations, r->rri);
 	ExecOpenIndices(r->rri, false);
-	/* An update recomputes the stored generated columns (read from here before 15.2). */
-	rte->extraUpdatedCols = init_generated(r, t, st->estate);
+	init_generated(r, t, st->estate);
+	cc_set_updated_cols(st->estate, id + 1, written_columns(r));
 	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
 	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
-	/* The slots row triggers use, made now, under the same owner. */
+	/*
+	 * The slots row triggers use, made now, under the same owner; and their
+	 * functions looked up now, in the store's memory.  The executor does the
+	 * lookup at the first call, in the memory current then, which for the
+	 * store is an event's: a function's cached state (a SET clause's, a
+	 * security definer's) would be gone at the next event.
+	 */
 	if (r->rri->ri_TrigDesc)
 	{
+		TriggerDesc *trigdesc = r->rri->ri_TrigDesc;
+
 		(void) ExecGetTriggerOldSlot(st->estate, r->rri);
 		(void) ExecGetTriggerNewSlot(st->estate, r->rri);
+		for (int i = 0; i < trigdesc->numtriggers; i++)
+			fmgr_info(trigdesc->triggers[i].tgfoid, &r->rri->ri_TrigFunctions[i]);
 	}
 	CurrentResourceOwner = saved_owner;
 	MemoryContextSwitchTo(old);
@@ -628,7 +660,7 @@ cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 
 	s->r = r;
 	s->dir = dir;
-	s->scan = index_beginscan(r->rel, index, r->store->snapshot, n, 0);
+	s->scan = cc_index_beginscan(r->rel, index, r->store->snapshot, n);
 	index_rescan(s->scan, skeys, n, NULL, 0);
 }
 
@@ -799,11 +831,47 @@ cc_insert(CcStore *st, CcRow *row)
 }
 
 /*
+ * Reads the latest committed version of a row that another transaction
+ * updated since it was read, into row.  A third writer may commit yet
+ * another version between finding it and reading it: then the chain is
+ * followed again from there.
+ */
+static void
+reread_latest(CcRow *row)
+{
+	Relation	rel = row->r->rel;
+
+	for (;;)
+	{
+		ItemPointerData from = row->tid;
+		TableScanDesc scan = table_beginscan_tid(rel, SnapshotSelf);
+
+		table_tuple_get_latest_tid(scan, &row->tid);
+		table_endscan(scan);
+		if (table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
+			break;
+		if (ItemPointerEquals(&from, &row->tid))
+			elog(ERROR, "cometchat_webhooks: the new version of a row of \"%s\" is not visible",
+				 RelationGetRelationName(rel));
+		CHECK_FOR_INTERRUPTS();
+	}
+	cc_row_from_slot(row, row->r->scan_slot);
+	ExecClearTuple(row->r->scan_slot);
+}
+
+/*
  * Updates the row unless another transaction updated it since it was read:
  * then the row is read again (its latest version, once that transaction
  * has committed) and false returned.  The same steps as an UPDATE of one
  * row: BEFORE and AFTER row triggers, generated columns, constraints, index
  * entries when the update is not HOT.
+ *
+ * With BEFORE UPDATE row triggers the row is locked first.  A trigger locks
+ * the version it is given and, when that version was updated meanwhile,
+ * would re-evaluate the update on the newer one through EvalPlanQual, which
+ * needs the plan of a query; the store has none.  Locked here, the version
+ * read is the one the triggers see, and a newer one is merged into like any
+ * other concurrent update.
  */
 static bool
 try_update(CcStore *st, CcRow *row)
@@ -815,21 +883,35 @@ try_update(CcStore *st, CcRow *row)
 	ItemPointerData tid = row->tid;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
-	bool		update_indexes;
+	CcUpdateIndexes update_indexes;
 	TM_Result	result;
 	List	   *recheck = NIL;
 
 	Assert(ItemPointerIsValid(&tid));
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
-	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
-		!ExecBRUpdateTriggers(estate, NULL, rri, &tid, NULL, slot, NULL))
-		return true;			/* a trigger skipped it */
+	estate->es_output_cid = GetCurrentCommandId(true);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row)
+	{
+		result = table_tuple_lock(rel, &tid, estate->es_snapshot, row->r->scan_slot,
+								  estate->es_output_cid, ExecUpdateLockMode(estate, rri),
+								  LockWaitBlock, 0, &tmfd);
+		ExecClearTuple(row->r->scan_slot);
+		if (result == TM_Updated)
+		{
+			reread_latest(row);
+			return false;
+		}
+		if (result != TM_Ok)
+			elog(ERROR, "cometchat_webhooks: unexpected result %d locking a row of \"%s\"",
+				 (int) result, RelationGetRelationName(rel));
+		if (!cc_before_update_triggers(estate, &st->epq, rri, &tid, slot))
+			return true;		/* a trigger skipped it */
+	}
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
 		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);
 	if (rel->rd_att->constr)
 		ExecConstraints(rri, slot, estate);
 
-	estate->es_output_cid = GetCurrentCommandId(true);
 	result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot,
 								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
 	switch (result)
@@ -837,34 +919,14 @@ try_update(CcStore *st, CcRow *row)
 		case TM_Ok:
 			break;
 		case TM_Updated:
-			/*
-			 * The latest committed version.  A third writer may commit yet
-			 * another version between finding it and reading it: then the
-			 * chain is followed again from there.
-			 */
-			for (;;)
-			{
-				ItemPointerData from = row->tid;
-				TableScanDesc scan = table_beginscan_tid(rel, SnapshotSelf);
-
-				table_tuple_get_latest_tid(scan, &row->tid);
-				table_endscan(scan);
-				if (table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
-					break;
-				if (ItemPointerEquals(&from, &row->tid))
-					elog(ERROR, "cometchat_webhooks: the new version of a row of %s is not visible",
-						 RelationGetRelationName(rel));
-				CHECK_FOR_INTERRUPTS();
-			}
-			cc_row_from_slot(row, row->r->scan_slot);
-			ExecClearTuple(row->r->scan_slot);
+			reread_latest(row);
 			return false;
 		default:
-			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of %s",
+			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of \"%s\"",
 				 (int) result, RelationGetRelationName(rel));
 	}
-	if (rri->ri_NumIndices > 0 && update_indexes)
-		recheck = ExecInsertIndexTuples(rri, slot, estate, true, false, NULL, NIL);
+	if (rri->ri_NumIndices > 0 && CC_NEEDS_INDEX_ENTRIES(update_indexes))
+		recheck = cc_insert_index_tuples_for_update(rri, slot, estate, update_indexes);
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;

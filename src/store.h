@@ -80,6 +80,7 @@ typedef struct CcStore
 	CcRel		rels[CC_NUM_RELS];
 	Oid			relids[CC_NUM_RELS];	/* looked up when the store is made */
 	bool		opened[CC_NUM_RELS];
+	EPQState	epq;			/* for BEFORE UPDATE row triggers (compat.h) */
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */
 	SubTransactionId event_subxact; /* the subtransaction the event runs in */
