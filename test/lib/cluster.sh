@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# A private, throwaway PostgreSQL 15 cluster: initdb into a fresh directory,
+# A private, throwaway PostgreSQL cluster (of the server PGBIN names):
+# initdb into a fresh directory,
 # its unix socket in that directory, no TCP listener, deleted afterwards.
 #
 #   cc_cluster_start WORKDIR   sets CC_PGROOT, CC_PGDATA, CC_PGLOG and exports
@@ -54,7 +55,7 @@ cc_cluster_start() {
     PGUSER=postgres
     export PGHOST PGPORT PGUSER
 
-    cc_say "starting a private PostgreSQL 15 cluster in $CC_PGROOT (port $PGPORT, socket only)"
+    cc_say "starting a private $("$PGBIN/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /') cluster in $CC_PGROOT (port $PGPORT, socket only)"
     if ! cc_as_server_user "$PGBIN/initdb" -D "$CC_PGDATA" -U postgres --auth=trust \
             --encoding=UTF8 --no-locale --no-sync >"$CC_PGROOT/initdb.log" 2>&1 </dev/null; then
         cat -- "$CC_PGROOT/initdb.log" >&2

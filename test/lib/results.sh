@@ -10,7 +10,9 @@ CC_SUMMARY_DONE=0
 if [[ -t 0 && -t 1 ]]; then CC_INTERACTIVE=1; else CC_INTERACTIVE=0; fi
 
 cc_pass() { CC_PASSED=$((CC_PASSED + 1)); }
-cc_fail() { CC_FAILED=$((CC_FAILED + 1)); CC_FAILURES+=("$1"); }
+# A failure is named with CC_FAIL_PREFIX before it (the target, "[17] ").
+CC_FAIL_PREFIX=""
+cc_fail() { CC_FAILED=$((CC_FAILED + 1)); CC_FAILURES+=("$CC_FAIL_PREFIX$1"); }
 
 # cc_timed CMD...: runs CMD with a time limit when nobody is watching (CI, no
 # terminal), so a hung test cannot eat the whole CI budget.  timeout signals
@@ -24,11 +26,12 @@ cc_timed() {
 }
 
 # cc_count_pg_regress LABEL LOG RC NAME...: counts pg_regress (or
-# pg_isolation_regress) results from LOG, where PostgreSQL 15 prints one
-# line per test, "test NAME ... ok 12 ms" or "test NAME ... FAILED 12 ms"
-# (indented names inside parallel groups).  Every expected NAME without a
-# result line counts as failed, and so does a non-zero exit RC that no
-# failed test explains.
+# pg_isolation_regress) results from LOG.  PostgreSQL 15 prints one line per
+# test, "test NAME ... ok 12 ms" or "test NAME ... FAILED 12 ms" (indented
+# names inside parallel groups); 16 and later print TAP, "ok 3   - NAME
+# 12 ms" or "not ok 3   - NAME  12 ms" ("+" for a parallel test).  Every
+# expected NAME without a result line counts as failed, and so does a
+# non-zero exit RC that no failed test explains.
 cc_count_pg_regress() {
     local label=$1 log=$2 rc=$3 name status failed=0
     shift 3
@@ -40,7 +43,9 @@ cc_count_pg_regress() {
             FAILED) cc_fail "$label $name"; failed=$((failed + 1)) ;;
             *) printf '    (%s %s: %s, not counted)\n' "$label" "$name" "$status" ;;
         esac
-    done < <(sed -nE 's/^(test[[:space:]]+|[[:space:]]+)?([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\)).*$/\2 \3/p' "$log")
+    done < <(sed -nE -e 's/^(test[[:space:]]+|[[:space:]]+)?([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\)).*$/\2 \3/p' \
+                     -e 's/^ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+)[[:space:]].*$/\1 ok/p' \
+                     -e 's/^not ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+)[[:space:]].*$/\1 FAILED/p' "$log")
     for name in "$@"; do
         if [[ -z ${seen[$name]:-} ]]; then
             cc_fail "$label $name (no result reported)"

@@ -33,15 +33,20 @@ cc_ensure_packages() {
     [[ -x $PG_CONFIG ]] || cc_die "$PG_CONFIG not found after installing postgresql-server-dev-15"
 }
 
-# cc_build LOGDIR: a clean build and install of the extension.  Without
-# autodepend (Debian's PGXS has none), an edited header would not rebuild
-# the objects that include it, so build from clean every time.
+# cc_build WORKDIR [PG_CONFIG]: a clean build of the extension, from a copy
+# of the tree in WORKDIR (so that building for one major leaves no objects
+# another would take for its own), installed into that server.
 cc_build() {
-    local log=$1/build.log
-    cc_say "building and installing cometchat_webhooks"
-    if ! { make -C "$CC_ROOT" PG_CONFIG="$PG_CONFIG" clean &&
-           make -C "$CC_ROOT" PG_CONFIG="$PG_CONFIG" -j"$(nproc)" &&
-           make -C "$CC_ROOT" PG_CONFIG="$PG_CONFIG" install; } >"$log" 2>&1 </dev/null; then
+    local pg_config=${2:-$PG_CONFIG} major dir log
+    major=$("$pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+    dir=$1/build-$major
+    log=$dir.log
+    cc_say "building and installing cometchat_webhooks for $("$pg_config" --version)"
+    rm -rf -- "$dir"
+    mkdir -p "$dir"
+    cp -R -- "$CC_ROOT/Makefile" "$CC_ROOT/cometchat_webhooks.control" "$CC_ROOT/src" "$dir/"
+    if ! { make -C "$dir" PG_CONFIG="$pg_config" -j"$(nproc)" &&
+           make -C "$dir" PG_CONFIG="$pg_config" install; } >"$log" 2>&1 </dev/null; then
         tail -n 200 -- "$log"
         return 1
     fi
