@@ -16,6 +16,7 @@
 #include "nodes/pg_list.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 /* Same order as the SQL enum cometchat.event_kind. */
@@ -203,6 +204,10 @@ extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
 extern void cc_batch_apply_all(void);
+
+/* citus_guard.c */
+extern void cc_citus_guard_init(void);
+extern void cc_citus_guard(Relation ledger);
 
 /* guc.c */
 typedef enum CcOnInvalid

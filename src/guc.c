@@ -74,4 +74,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("cometchat");
 
 	cc_ingest_init();
+	cc_citus_guard_init();
 }

@@ -700,6 +700,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 				 errmsg("cometchat.events is append-only"),
 				 errdetail("Its derived columns and the lifecycle tables follow from the payload as received."),
 				 errhint("Insert the corrected payload as a new event.")));
+	cc_citus_guard(td->tg_relation);
 
 	/* The previous row of this backend is in the index by now. */
 	release_key_lock();
@@ -866,6 +867,7 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 Datum
 cc_ingest(PG_FUNCTION_ARGS)
 {
+	cc_citus_guard(NULL);
 	return ingest_payload(fcinfo, PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
 						  PG_ARGISNULL(0), NULL, NULL);
 }
@@ -886,6 +888,7 @@ cc_ingest_raw(PG_FUNCTION_ARGS)
 	volatile Datum payload = (Datum) 0;
 	char	   *volatile error = NULL;
 
+	cc_citus_guard(NULL);
 	if (PG_ARGISNULL(0))
 		return ingest_payload(fcinfo, (Datum) 0, true, NULL, NULL);
 	body = PG_GETARG_TEXT_PP(0);

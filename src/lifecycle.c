@@ -2029,6 +2029,7 @@ cc_replay(PG_FUNCTION_ARGS)
 	Portal		portal;
 	int64		replayed = 0;
 
+	cc_citus_guard(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_open_with_args(NULL,
