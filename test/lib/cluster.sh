@@ -76,6 +76,10 @@ log_timezone = 'UTC'
 lc_messages = 'C'
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
+    # test/run's clusters publish (test/scripts/cdc.sh); the benchmark's do not.
+    if [[ -n ${CC_WAL_LEVEL:-} ]]; then
+        echo "wal_level = $CC_WAL_LEVEL" >>"$CC_PGDATA/postgresql.conf"
+    fi
     local server=()
     if ((${CC_VALGRIND:-0})); then
         cc_valgrind_wrapper
