@@ -178,9 +178,7 @@ extern void cc_append_json_string(StringInfo out, const char *str, int len);
 extern void cc_key_text(CcEvent *ev, StringInfo out);
 extern bytea *cc_key_digest(const char *key, int len);
 
-/* ingest.c */
-extern void cc_ingest_init(void);
-extern Oid	cc_enum_label(Oid enumtypid, const char *label);
+/* common.c */
 extern void cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att);
 
 /* Running as a table's owner, under a search path of pg_catalog alone. */
@@ -193,6 +191,10 @@ typedef struct CcOwnerContext
 
 extern void cc_enter_owner_context(Oid owner, CcOwnerContext *cx);
 extern void cc_leave_owner_context(CcOwnerContext *cx);
+
+/* ingest.c */
+extern void cc_ingest_init(void);
+extern Oid	cc_enum_label(Oid enumtypid, const char *label);
 
 /* lifecycle.c */
 extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
