@@ -342,15 +342,19 @@ apply_queued(int above_depth)
 	pfree(batch);
 }
 
-/* Before commit or prepare: what no statement end applied yet. */
-void
-cc_batch_apply_all(void)
+/*
+ * Before commit or prepare: what no statement end applied yet.  The store
+ * closes before commit (store.c); applying may have opened it again.
+ */
+static void
+apply_before_commit(void)
 {
 	if (nqueued > 0 && !applying)
 	{
 		apply_queued(-1);
 		if (nqueued > 0)
 			elog(ERROR, "cometchat_webhooks: events of an ended subtransaction were left queued");
+		cc_store_close();
 	}
 }
 
@@ -414,7 +418,7 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  ProcessUtilityContext context, ParamListInfo params,
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	cc_store_before_utility();
+	cc_store_close();
 	exec_depth++;
 	PG_TRY();
 	{
@@ -440,6 +444,11 @@ batch_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			apply_before_commit();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:

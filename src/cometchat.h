@@ -205,7 +205,6 @@ extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
-extern void cc_batch_apply_all(void);
 
 /* citus_guard.c */
 extern void cc_citus_guard_init(void);

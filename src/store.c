@@ -159,7 +159,6 @@ store_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			cc_batch_apply_all();
 			if (store)
 				store_close();
 			break;
@@ -223,13 +222,15 @@ store_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
- * Before a utility statement (TRUNCATE, ALTER TABLE, CLUSTER, ... in this
- * transaction, cometchat.rebuild() among them), which may need the tables
- * to be open nowhere else in this session, the store closes (batch.c's
- * ProcessUtility hook calls this).
+ * Closes the store unless an event is using it.  Before a utility statement
+ * (TRUNCATE, ALTER TABLE, CLUSTER, ... in this transaction,
+ * cometchat.rebuild() among them), which may need the tables to be open
+ * nowhere else in this session; and before commit, once the events still
+ * queued have been applied (batch.c calls both: applying may reopen a store
+ * that store_xact_callback already closed).
  */
 void
-cc_store_before_utility(void)
+cc_store_close(void)
 {
 	if (store && !store->in_use)
 		store_close();

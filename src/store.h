@@ -126,7 +126,7 @@ typedef struct CcRow
 } CcRow;
 
 extern void cc_store_init(void);
-extern void cc_store_before_utility(void);
+extern void cc_store_close(void);
 extern CcStore *cc_store_begin(Oid namespace);
 extern void cc_store_end(CcStore *st);
 extern CcRel *cc_rel(CcStore *st, CcRelId id);
