@@ -175,8 +175,13 @@ extern bool cc_slot_is_time(CcSlot slot);
 extern void cc_append_json_string(StringInfo out, const char *str, int len);
 
 /* idempotency.c */
+extern void cc_idempotency_init(void);
 extern void cc_key_text(CcEvent *ev, StringInfo out);
 extern bytea *cc_key_digest(const char *key, int len);
+extern Oid	cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed);
+extern bool cc_key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
+						  bytea *digest, int id_att, int64 *existing_id);
+extern void cc_release_key_lock(void);
 
 /* common.c */
 extern void cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att);

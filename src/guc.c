@@ -74,5 +74,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("cometchat");
 
 	cc_ingest_init();
+	cc_idempotency_init();
 	cc_citus_guard_init();
 }
