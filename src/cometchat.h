@@ -215,7 +215,7 @@ extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
 extern void cc_citus_guard_init(void);
 extern void cc_citus_guard(Relation ledger);
 
-/* guc.c */
+/* cometchat_webhooks.c: the settings */
 typedef enum CcOnInvalid
 {
 	CC_ON_INVALID_QUARANTINE,

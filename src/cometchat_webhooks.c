@@ -1,6 +1,17 @@
 /*
- * guc.c
- *		Settings, all under "cometchat.", and the module's entry point.
+ * cometchat_webhooks.c
+ *		The module's entry point: its settings, all under "cometchat.", and
+ *		the callbacks and hooks each part of it installs.
+ *
+ * What happens where:
+ *	payload_rules.c		what a valid webhook is, and what is read from it
+ *	idempotency.c		the idempotency key, and the probe for it in the ledger
+ *	ingest.c			the trigger on cometchat.events and the ingest functions
+ *	batch.c				accepted events wait for their statement's end
+ *	lifecycle*.c		the lifecycle tables, from the events (see lifecycle.c)
+ *	store.c				index lookups and row writes on the lifecycle tables
+ *	citus_guard.c		refusing to write where Citus spread the tables
+ *	common.c			helpers the others share
  */
 #include "cometchat.h"
 #include "store.h"
