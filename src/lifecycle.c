@@ -82,7 +82,7 @@ typedef struct CcPendingWrite
 	Datum		session;
 	TimestampTz started;		/* sessions: the instance */
 	int32		delta;			/* S_PEAK, C_STARTED, C_ENDED: 1 when wanted (S_PEAK:
-								 * the peak, once flush_pending computed it) */
+								 * the peak, once cc_flush_group computed it) */
 	TimestampTz at;				/* C_STARTED: the earliest; C_ENDED: the latest */
 } CcPendingWrite;
 
@@ -93,7 +93,7 @@ typedef struct CcGroup
 	CcPendingWrite *writes;
 	int			nwrites;
 	int			writes_cap;
-	/* The instances of one session id, while the group changes none (instance_at). */
+	/* The instances of one session id, while the group changes none (cc_instance_at). */
 	MemoryContext instances_cxt;
 	bool		instances_valid;
 	Datum		instances_app;
@@ -112,7 +112,7 @@ typedef struct CcGroup
 	CcRow		call_row;
 	bool		has_call_row;
 	uint64		call_row_writes;
-	/* Join intervals of the session id's names, written at flush_intervals. */
+	/* Join intervals of the session id's names, written at cc_flush_intervals. */
 	struct CcNameIntervals *names;
 	int			nnames;
 	int			names_cap;
@@ -128,8 +128,8 @@ typedef struct CcGroup
  * instead of inserted and then updated; a session's end event merges its
  * occupants into them, and a new instance adopts them, in memory too.  For
  * a name kept here, these rows are all its rows: what reads the table for
- * the session id reads them instead of the name's rows there (count_names,
- * adopt), and peak_of runs once they are written.  Written (and forgotten)
+ * the session id reads them instead of the name's rows there (cc_count_names,
+ * adopt_rows), and peak_of runs once they are written.  Written (and forgotten)
  * at the end of the group, when the group moves on to another session id,
  * and past CC_MAX_CACHED_NAMES names.  Rows in the group's memory; state
  * says what to write.
@@ -153,45 +153,45 @@ typedef struct CcNameIntervals
 /* More names than this in one group are written and forgotten first. */
 #define CC_MAX_CACHED_NAMES 256
 
-static void flush_intervals(CcGroup *g, CcStore *st);
-static void point_intervals(CcGroup *g, CcStore *st);
-static bool texts_equal(Datum a, Datum b);
-static void row_copy(CcRow *dst, const CcRow *src);
+static void cc_flush_intervals(CcGroup *g, CcStore *st);
+static void cc_point_intervals(CcGroup *g, CcStore *st);
+static bool cc_texts_equal(Datum a, Datum b);
+static void cc_row_copy(CcRow *dst, const CcRow *src);
 
 /* Whether the group keeps intervals of this session id (CcNameIntervals). */
 static bool
-keeps_names_of(const CcGroup *g, Datum app, Datum session)
+cc_keeps_intervals_of(const CcGroup *g, Datum app, Datum session)
 {
-	return g->nnames > 0 && texts_equal(g->names_session, session) && texts_equal(g->names_app, app);
+	return g->nnames > 0 && cc_texts_equal(g->names_session, session) && cc_texts_equal(g->names_app, app);
 }
 
 /* Whether the group keeps this name's intervals (of its session id). */
 static bool
-keeps_name(const CcGroup *g, Datum name)
+cc_keeps_intervals_of_name(const CcGroup *g, Datum name)
 {
 	for (int i = 0; i < g->nnames; i++)
-		if (texts_equal(g->names[i].name, name))
+		if (cc_texts_equal(g->names[i].name, name))
 			return true;
 	return false;
 }
 
-typedef struct CcContext
+typedef struct CcEventApply
 {
 	CcEvent    *ev;
 	CcStore    *st;
 	Datum		app;
 	Datum		session;
-	/* The calls row of the session id, once looked up (see fetch_call). */
+	/* The calls row of the session id, once looked up (see cc_fetch_call). */
 	bool		call_known;
 	bool		call_found;
 	CcRow		call;
 	CcGroup    *group;
-} CcContext;
+} CcEventApply;
 
-#define EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
+#define CC_KEY_EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
 
 static Datum
-ts(int64 secs)
+cc_time_datum(int64 secs)
 {
 	return TimestampTzGetDatum(cc_unix_to_timestamptz(secs));
 }
@@ -205,7 +205,7 @@ outcome_window(void)
 
 /* The value of an enum column with this label, looked up once per transaction. */
 static Datum
-enum_value(CcRel *r, int col, const char *label)
+cc_enum_column_value(CcRel *r, int col, const char *label)
 {
 	CcStore    *st = r->store;
 	Oid			type = cc_col_type(r, col);
@@ -232,7 +232,7 @@ text_length(Datum t)
 
 /* Compares two values of a column, in the order of its type (and collation). */
 static int
-compare(CcRel *r, int col, Datum a, Datum b)
+cc_column_cmp(CcRel *r, int col, Datum a, Datum b)
 {
 	Oid			type = cc_col_type(r, col);
 
@@ -263,39 +263,50 @@ compare(CcRel *r, int col, Datum a, Datum b)
 
 /* Sets a column; true when that changed the row. */
 static bool
-set_col(CcRow *row, int col, Datum v, bool isnull)
+cc_set_column(CcRow *row, int col, Datum v, bool isnull)
 {
 	bool		was_null = CC_ISNULL(row, col);
 
 	if (was_null && isnull)
 		return false;
-	if (!was_null && !isnull && compare(row->r, col, CC_GET(row, col), v) == 0)
+	if (!was_null && !isnull && cc_column_cmp(row->r, col, CC_GET(row, col), v) == 0)
 		return false;
 	CC_SET(row, col, v, isnull);
 	return true;
 }
 
-/* col = GREATEST(col, v), or LEAST: NULLs are ignored, as in SQL. */
+/* col = GREATEST(col, v) (sign 1) or LEAST(col, v) (-1): NULLs are ignored, as in SQL. */
 static bool
 merge_extreme(CcRow *row, int col, Datum v, bool isnull, int sign)
 {
 	if (isnull)
 		return false;
-	if (!CC_ISNULL(row, col) && sign * compare(row->r, col, v, CC_GET(row, col)) <= 0)
+	if (!CC_ISNULL(row, col) && sign * cc_column_cmp(row->r, col, v, CC_GET(row, col)) <= 0)
 		return false;
 	CC_SET(row, col, v, false);
 	return true;
 }
 
-#define GREATEST(row, col, v, isnull)	merge_extreme(row, col, v, isnull, 1)
-#define LEAST(row, col, v, isnull)		merge_extreme(row, col, v, isnull, -1)
+/* col = GREATEST(col, v); true when that changed the row. */
+static bool
+cc_merge_greatest(CcRow *row, int col, Datum v, bool isnull)
+{
+	return merge_extreme(row, col, v, isnull, 1);
+}
+
+/* col = LEAST(col, v); true when that changed the row. */
+static bool
+cc_merge_least(CcRow *row, int col, Datum v, bool isnull)
+{
+	return merge_extreme(row, col, v, isnull, -1);
+}
 
 /*
  * A fact from a stronger source wins; equal sources merge by GREATEST.  The
  * row keeps the strongest source that reported the fact.
  */
 static bool
-merge_sourced(CcRow *row, int col, int src_col, Datum v, bool isnull, Datum src, bool src_null)
+cc_merge_sourced(CcRow *row, int col, int src_col, Datum v, bool isnull, Datum src, bool src_null)
 {
 	bool		changed = false;
 
@@ -303,16 +314,16 @@ merge_sourced(CcRow *row, int col, int src_col, Datum v, bool isnull, Datum src,
 
 	if (src_null)
 		return false;
-	c = CC_ISNULL(row, src_col) ? 1 : compare(row->r, src_col, src, CC_GET(row, src_col));
+	c = CC_ISNULL(row, src_col) ? 1 : cc_column_cmp(row->r, src_col, src, CC_GET(row, src_col));
 	if (c > 0)
-		changed = set_col(row, col, v, isnull);
+		changed = cc_set_column(row, col, v, isnull);
 	else if (c == 0)
-		changed = GREATEST(row, col, v, isnull);
-	return GREATEST(row, src_col, src, false) || changed;
+		changed = cc_merge_greatest(row, col, v, isnull);
+	return cc_merge_greatest(row, src_col, src, false) || changed;
 }
 
 static bool
-texts_equal(Datum a, Datum b)
+cc_texts_equal(Datum a, Datum b)
 {
 	text	   *ta = DatumGetTextPP(a);
 	text	   *tb = DatumGetTextPP(b);
@@ -408,14 +419,14 @@ cc_lifecycle_lock_all(CcEvent **evs, int n)
 /*
  * Reads the instances of the session id (their starts and whether they have
  * ended) for the rest of the group: only the group's own start and end
- * events change them (apply_instance forgets them), as it holds the session
+ * events change them (cc_apply_instance forgets them), as it holds the session
  * id's lock.
  */
 static void
-load_instances(CcContext *cx)
+load_instances(CcEventApply *cx)
 {
 	CcGroup    *p = cx->group;
-	CcKey		k[2] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session)};
 	CcScan		sc;
 	int			cap = 4;
 	MemoryContext old;
@@ -465,7 +476,7 @@ load_instances(CcContext *cx)
  * (cc_update_merge).
  */
 static bool
-kept_rows_current(CcContext *cx, CcRelId id, uint64 writes)
+kept_rows_current(CcEventApply *cx, CcRelId id, uint64 writes)
 {
 	return !cx->st->lifecycle_triggers && cc_writes(id) == writes;
 }
@@ -476,7 +487,7 @@ copy_kept(CcRow *dst, CcRow *kept, CcRel *r)
 {
 	kept->r = r;				/* the store may have been reopened since */
 	cc_row_init(dst, r);
-	row_copy(dst, kept);
+	cc_row_copy(dst, kept);
 }
 
 /*
@@ -484,15 +495,15 @@ copy_kept(CcRow *dst, CcRow *kept, CcRel *r)
  * failing that, the first.
  */
 static bool
-instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
+cc_instance_at(CcEventApply *cx, Datum t, Datum *started_at, bool *ended)
 {
 	CcGroup    *p = cx->group;
 	TimestampTz at = DatumGetTimestampTz(t);
 	int			lo = 0;
 	int			hi;
 
-	if (!p->instances_valid || !texts_equal(p->instances_session, cx->session) ||
-		!texts_equal(p->instances_app, cx->app))
+	if (!p->instances_valid || !cc_texts_equal(p->instances_session, cx->session) ||
+		!cc_texts_equal(p->instances_app, cx->app))
 		load_instances(cx);
 	if (p->ninstances == 0)
 		return false;
@@ -516,10 +527,10 @@ instance_at(CcContext *cx, Datum t, Datum *started_at, bool *ended)
 
 /* The nearest instance before (dir backward) or after (forward) t. */
 static bool
-neighbour(CcContext *cx, Datum t, ScanDirection dir, Datum *started_at)
+neighbouring_instance(CcEventApply *cx, Datum t, ScanDirection dir, Datum *started_at)
 {
 	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
-	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session),
+	CcKey		k[3] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session),
 		{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
 	CcScan		sc;
 	bool		found;
@@ -538,12 +549,12 @@ neighbour(CcContext *cx, Datum t, ScanDirection dir, Datum *started_at)
  * when instance is not NULL.
  */
 static int32
-count_names(CcContext *cx, const Datum *instance)
+cc_count_names(CcEventApply *cx, const Datum *instance)
 {
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session)};
 	CcGroup    *g = cx->group;
-	bool		kept = keeps_names_of(g, cx->app, cx->session);
+	bool		kept = cc_keeps_intervals_of(g, cx->app, cx->session);
 	CcScan		sc;
 	int32		n = 0;
 	Datum		last = (Datum) 0;
@@ -578,7 +589,7 @@ count_names(CcContext *cx, const Datum *instance)
 				continue;
 		}
 		name = cc_scan_get(&sc, P_NAME, &isnull);
-		if ((have_last && texts_equal(last, name)) || (kept && keeps_name(g, name)))
+		if ((have_last && cc_texts_equal(last, name)) || (kept && cc_keeps_intervals_of_name(g, name)))
 			continue;
 		if (have_last)
 			pfree(DatumGetPointer(last));
@@ -591,10 +602,10 @@ count_names(CcContext *cx, const Datum *instance)
 }
 
 static int32
-count_recordings(CcContext *cx, Datum instance)
+count_recordings(CcEventApply *cx, Datum instance)
 {
 	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
-	CcKey		k[2] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(R_APP, cx->app), CC_KEY_EQ(R_SESSION, cx->session)};
 	CcScan		sc;
 	int32		n = 0;
 
@@ -612,15 +623,15 @@ count_recordings(CcContext *cx, Datum instance)
 }
 
 static bool
-fetch_session(CcContext *cx, Datum started_at, CcRow *row)
+cc_fetch_instance(CcEventApply *cx, Datum started_at, CcRow *row)
 {
-	CcKey		k[3] = {EQ(S_APP, cx->app), EQ(S_SESSION, cx->session), EQ(S_STARTED, started_at)};
+	CcKey		k[3] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session), CC_KEY_EQ(S_STARTED, started_at)};
 	CcGroup    *g = cx->group;
 	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 
 	/* The instances the group read, when nothing wrote sessions since: all there are. */
 	if (g->instances_valid && kept_rows_current(cx, CC_SESSIONS, g->instance_rows_writes) &&
-		texts_equal(g->instances_session, cx->session) && texts_equal(g->instances_app, cx->app))
+		cc_texts_equal(g->instances_session, cx->session) && cc_texts_equal(g->instances_app, cx->app))
 	{
 		for (int i = 0; i < g->ninstances; i++)
 			if (g->starts[i] == DatumGetTimestampTz(started_at))
@@ -635,22 +646,22 @@ fetch_session(CcContext *cx, Datum started_at, CcRow *row)
 
 /* The group's copy of a calls row, when it is the session id's. */
 static CcRow *
-kept_call_row(CcContext *cx)
+kept_call_row(CcEventApply *cx)
 {
 	CcGroup    *g = cx->group;
 
 	if (!g->has_call_row)
 		return NULL;
 	g->call_row.r = cc_rel(cx->st, CC_CALLS);	/* the store may have been reopened since */
-	if (!texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) ||
-		!texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
+	if (!cc_texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) ||
+		!cc_texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
 		return NULL;
 	return &g->call_row;
 }
 
 /* Keeps a copy of the session id's calls row, just read or written through row. */
 static void
-keep_call_row(CcContext *cx, CcRow *row)
+cc_keep_call_row(CcEventApply *cx, CcRow *row)
 {
 	CcGroup    *g = cx->group;
 	MemoryContext old = MemoryContextSwitchTo(g->cxt);
@@ -658,7 +669,7 @@ keep_call_row(CcContext *cx, CcRow *row)
 	if (!g->has_call_row)
 		cc_row_init(&g->call_row, row->r);
 	g->call_row.r = row->r;
-	row_copy(&g->call_row, row);
+	cc_row_copy(&g->call_row, row);
 	g->has_call_row = true;
 	g->call_row_writes = cc_writes(CC_CALLS);
 	MemoryContextSwitchTo(old);
@@ -670,9 +681,9 @@ keep_call_row(CcContext *cx, CcRow *row)
  * its TID stays current); a write through another copy forgets it.
  */
 static CcRow *
-fetch_call(CcContext *cx)
+cc_fetch_call(CcEventApply *cx)
 {
-	CcKey		k[2] = {EQ(C_APP, cx->app), EQ(C_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(C_APP, cx->app), CC_KEY_EQ(C_SESSION, cx->session)};
 
 	if (!cx->call_known)
 	{
@@ -686,7 +697,7 @@ fetch_call(CcContext *cx)
 			cx->call_found = true;
 		}
 		else if ((cx->call_found = cc_fetch(&cx->call, c, 2, k, -1, ForwardScanDirection)))
-			keep_call_row(cx, &cx->call);
+			cc_keep_call_row(cx, &cx->call);
 		cx->call_known = true;
 	}
 	return cx->call_found ? &cx->call : NULL;
@@ -694,10 +705,10 @@ fetch_call(CcContext *cx)
 
 /* Whether the pending write is on this row (sessions: of this instance). */
 static bool
-on_row(const CcPendingWrite *w, CcRelId rel, Datum app, Datum session, TimestampTz started)
+write_is_on_row(const CcPendingWrite *w, CcRelId rel, Datum app, Datum session, TimestampTz started)
 {
 	return w->rel == rel && (rel != CC_SESSIONS || w->started == started) &&
-		texts_equal(w->session, session) && texts_equal(w->app, app);
+		cc_texts_equal(w->session, session) && cc_texts_equal(w->app, app);
 }
 
 /* The pending write of this row's column; made if need be, when create. */
@@ -711,7 +722,7 @@ pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum 
 	for (int i = 0; i < g->nwrites; i++)
 	{
 		w = &g->writes[i];
-		if (w->col == col && on_row(w, rel, app, session, DatumGetTimestampTz(started)))
+		if (w->col == col && write_is_on_row(w, rel, app, session, DatumGetTimestampTz(started)))
 			return w;
 	}
 	if (!create)
@@ -737,32 +748,32 @@ pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum 
 /*
  * Adds one to a count column of an instance (S_PCOUNT, S_RCOUNT), or to the
  * participant_count of the session id's call when there is one: at the end
- * of the group (flush_pending).  Whatever writes the row meanwhile writes
+ * of the group (cc_flush_group).  Whatever writes the row meanwhile writes
  * the count it read; the additions go to the latest version.
  */
 static void
-count_instance(CcContext *cx, Datum instance, int col)
+cc_count_on_instance(CcEventApply *cx, Datum instance, int col)
 {
 	pending_write(cx->group, CC_SESSIONS, col, cx->app, cx->session, instance, true)->delta++;
 }
 
 /* Whether the session id's calls row is known to exist, without a lookup. */
 static bool
-call_known_to_exist(CcContext *cx)
+cc_call_known_to_exist(CcEventApply *cx)
 {
 	return kept_call_row(cx) != NULL;
 }
 
 static void
-count_call(CcContext *cx)
+cc_count_on_call(CcEventApply *cx)
 {
-	if (call_known_to_exist(cx) || fetch_call(cx))
+	if (cc_call_known_to_exist(cx) || cc_fetch_call(cx))
 		pending_write(cx->group, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0, true)->delta++;
 }
 
 /* A call starts with its first instance, ends with its last (at the end of the group). */
 static void
-call_time(CcContext *cx, int col, Datum t)
+cc_call_time(CcEventApply *cx, int col, Datum t)
 {
 	CcPendingWrite *w = pending_write(cx->group, CC_CALLS, col, cx->app, cx->session, (Datum) 0, true);
 	TimestampTz at = DatumGetTimestampTz(t);
@@ -773,7 +784,7 @@ call_time(CcContext *cx, int col, Datum t)
 }
 
 static void
-recount(CcContext *cx, Datum instance)
+cc_recount_instance(CcEventApply *cx, Datum instance)
 {
 	static const int cols[] = {S_PCOUNT, S_RCOUNT};
 	CcRow		row;
@@ -787,10 +798,10 @@ recount(CcContext *cx, Datum instance)
 		if (w)
 			w->delta = 0;
 	}
-	if (!fetch_session(cx, instance, &row))
+	if (!cc_fetch_instance(cx, instance, &row))
 		return;
-	if (set_col(&row, S_PCOUNT, Int32GetDatum(count_names(cx, &instance)), false) |
-		set_col(&row, S_RCOUNT, Int32GetDatum(count_recordings(cx, instance)), false))
+	if (cc_set_column(&row, S_PCOUNT, Int32GetDatum(cc_count_names(cx, &instance)), false) |
+		cc_set_column(&row, S_RCOUNT, Int32GetDatum(count_recordings(cx, instance)), false))
 		cc_update(cx->st, &row);
 }
 
@@ -817,10 +828,10 @@ edge_cmp(const void *a, const void *b)
  * session, and a leave sorts before a join at the same instant.
  */
 static int32
-peak_of(CcContext *cx, Datum instance, TimestampTz ended)
+peak_of(CcEventApply *cx, Datum instance, TimestampTz ended)
 {
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[2] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session)};
 	CcScan		sc;
 	CcEdge	   *edges;
 	int			n = 0;
@@ -828,7 +839,7 @@ peak_of(CcContext *cx, Datum instance, TimestampTz ended)
 	int32		open = 0;
 	int32		peak = 0;
 
-	/* From the table: flush_pending wrote the group's intervals first. */
+	/* From the table: cc_flush_group wrote the group's intervals first. */
 	Assert(cx->group->nnames == 0);
 	edges = palloc(sizeof(CcEdge) * cap);
 	cc_scan_begin(&sc, p, 2, k, -1, ForwardScanDirection);
@@ -864,9 +875,9 @@ peak_of(CcContext *cx, Datum instance, TimestampTz ended)
 	return peak;
 }
 
-/* The instance's peak is recomputed at the end of the group (flush_pending). */
+/* The instance's peak is recomputed at the end of the group (cc_flush_group). */
 static void
-recompute_peak(CcContext *cx, Datum instance)
+cc_recompute_peak(CcEventApply *cx, Datum instance)
 {
 	pending_write(cx->group, CC_SESSIONS, S_PEAK, cx->app, cx->session, instance, true)->delta = 1;
 }
@@ -891,13 +902,13 @@ merge_writes(CcRow *row, void *arg)
 		Datum		at = TimestampTzGetDatum((*w)->at);
 
 		if ((*w)->rel == CC_SESSIONS && (*w)->col == S_PEAK)
-			changed |= set_col(row, S_PEAK, Int32GetDatum((*w)->delta), false);
+			changed |= cc_set_column(row, S_PEAK, Int32GetDatum((*w)->delta), false);
 		else if ((*w)->rel == CC_SESSIONS || (*w)->col == C_PCOUNT)
 			changed |= merge_add(row, *w);
 		else if ((*w)->col == C_STARTED)
-			changed |= LEAST(row, C_STARTED, at, false);
+			changed |= cc_merge_least(row, C_STARTED, at, false);
 		else
-			changed |= GREATEST(row, C_ENDED, at, false);
+			changed |= cc_merge_greatest(row, C_ENDED, at, false);
 	}
 	return changed;
 }
@@ -910,16 +921,16 @@ merge_writes(CcRow *row, void *arg)
  * they now are.
  */
 static void
-flush_pending(CcGroup *g, Oid namespace)
+cc_flush_group(CcGroup *g, Oid namespace)
 {
-	CcContext	cx = {NULL};
+	CcEventApply	cx = {NULL};
 
 	if (g->nwrites == 0 && g->nnames == 0)
 		return;
 	cx.group = g;
 	cx.st = cc_store_begin(namespace);
 	/* The intervals first: peaks are computed from them. */
-	flush_intervals(g, cx.st);
+	cc_flush_intervals(g, cx.st);
 	for (int i = 0; i < g->nwrites; i++)
 	{
 		CcPendingWrite *w = &g->writes[i];
@@ -935,17 +946,17 @@ flush_pending(CcGroup *g, Oid namespace)
 		{
 			CcPendingWrite *o = &g->writes[j];
 
-			if (o->delta != 0 && on_row(o, w->rel, w->app, w->session, w->started))
+			if (o->delta != 0 && write_is_on_row(o, w->rel, w->app, w->session, w->started))
 				mine[n++] = o;
 		}
 		mine[n] = NULL;
 		cx.app = w->app;
 		cx.session = w->session;
 		if (w->rel == CC_SESSIONS)
-			found = fetch_session(&cx, TimestampTzGetDatum(w->started), &row);
+			found = cc_fetch_instance(&cx, TimestampTzGetDatum(w->started), &row);
 		else
 		{
-			CcRow	   *call = fetch_call(&cx);
+			CcRow	   *call = cc_fetch_call(&cx);
 
 			found = call != NULL;
 			if (found)
@@ -977,7 +988,7 @@ flush_pending(CcGroup *g, Oid namespace)
 		if (n > 0)
 			cc_update_merge(cx.st, &row, merge_writes, mine);
 		for (int j = i; j < g->nwrites; j++)
-			if (on_row(&g->writes[j], w->rel, w->app, w->session, w->started))
+			if (write_is_on_row(&g->writes[j], w->rel, w->app, w->session, w->started))
 				g->writes[j].delta = 0;
 		pfree(mine);
 	}
@@ -1002,7 +1013,7 @@ typedef struct CcInterval
 } CcInterval;
 
 static void
-set_text(CcRow *row, int col, const CcValue *v)
+cc_row_set_text(CcRow *row, int col, const CcValue *v)
 {
 	if (v->present)
 		CC_SET(row, col, PointerGetDatum(cc_value_text(v)), false);
@@ -1010,7 +1021,7 @@ set_text(CcRow *row, int col, const CcValue *v)
 
 /* Copies src's values into dst (both rows of one table), in dst's memory. */
 static void
-row_copy(CcRow *dst, const CcRow *src)
+cc_row_copy(CcRow *dst, const CcRow *src)
 {
 	TupleDesc	desc = RelationGetDescr(src->r->rel);
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(dst->values));
@@ -1034,7 +1045,7 @@ row_copy(CcRow *dst, const CcRow *src)
  * relcache invalidation since they were kept may have made a new store.
  */
 static void
-point_intervals(CcGroup *g, CcStore *st)
+cc_point_intervals(CcGroup *g, CcStore *st)
 {
 	CcRel	   *p;
 
@@ -1049,7 +1060,7 @@ point_intervals(CcGroup *g, CcStore *st)
 
 /* Adds a copy of row to the name's intervals, in the group's memory. */
 static void
-keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
+cc_keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
 {
 	MemoryContext old = MemoryContextSwitchTo(g->cxt);
 
@@ -1061,7 +1072,7 @@ keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
 			: palloc(sizeof(CcRowState) * ni->cap);
 	}
 	cc_row_init(&ni->rows[ni->nrows], row->r);
-	row_copy(&ni->rows[ni->nrows], row);
+	cc_row_copy(&ni->rows[ni->nrows], row);
 	ni->state[ni->nrows++] = state;
 	MemoryContextSwitchTo(old);
 }
@@ -1071,9 +1082,9 @@ keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
  * table, and forgets the intervals.
  */
 static void
-flush_intervals(CcGroup *g, CcStore *st)
+cc_flush_intervals(CcGroup *g, CcStore *st)
 {
-	point_intervals(g, st);
+	cc_point_intervals(g, st);
 	for (int i = 0; i < g->nnames; i++)
 	{
 		CcNameIntervals *ni = &g->names[i];
@@ -1092,23 +1103,23 @@ flush_intervals(CcGroup *g, CcStore *st)
 
 /* The name's intervals in the session id, read from the table on first use in the group. */
 static CcNameIntervals *
-name_intervals(CcContext *cx, Datum name)
+cc_name_intervals(CcEventApply *cx, Datum name)
 {
 	CcGroup    *g = cx->group;
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[3] = {EQ(P_APP, cx->app), EQ(P_SESSION, cx->session), EQ(P_NAME, name)};
+	CcKey		k[3] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session), CC_KEY_EQ(P_NAME, name)};
 	CcNameIntervals *ni;
 	CcScan		sc;
 	MemoryContext old;
 
 	if (g->nnames > 0 &&
-		(!texts_equal(g->names_app, cx->app) || !texts_equal(g->names_session, cx->session)))
-		flush_intervals(g, cx->st);
+		(!cc_texts_equal(g->names_app, cx->app) || !cc_texts_equal(g->names_session, cx->session)))
+		cc_flush_intervals(g, cx->st);
 	for (int i = 0; i < g->nnames; i++)
-		if (texts_equal(g->names[i].name, name))
+		if (cc_texts_equal(g->names[i].name, name))
 			return &g->names[i];
 	if (g->nnames == CC_MAX_CACHED_NAMES)
-		flush_intervals(g, cx->st);
+		cc_flush_intervals(g, cx->st);
 
 	old = MemoryContextSwitchTo(g->cxt);
 	if (g->nnames == 0)
@@ -1134,7 +1145,7 @@ name_intervals(CcContext *cx, Datum name)
 		CcRow		row;
 
 		cc_row_from_scan(&row, &sc);
-		keep_interval(g, ni, &row, ROW_CLEAN);
+		cc_keep_interval(g, ni, &row, ROW_CLEAN);
 	}
 	cc_scan_end(&sc);
 	return ni;
@@ -1147,12 +1158,12 @@ merge_interval(CcRow *row, CcRow *mine)
 	static const int greatest[] = {P_PLATFORM, P_SDK, P_SDK_VERSION};
 	bool		changed;
 
-	changed = merge_sourced(row, P_LEFT, P_LEFT_FROM, CC_GET(mine, P_LEFT), CC_ISNULL(mine, P_LEFT),
+	changed = cc_merge_sourced(row, P_LEFT, P_LEFT_FROM, CC_GET(mine, P_LEFT), CC_ISNULL(mine, P_LEFT),
 							CC_GET(mine, P_LEFT_FROM), CC_ISNULL(mine, P_LEFT_FROM));
-	changed |= merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO), CC_ISNULL(mine, P_AUDIO),
+	changed |= cc_merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO), CC_ISNULL(mine, P_AUDIO),
 							 CC_GET(mine, P_AUDIO_FROM), CC_ISNULL(mine, P_AUDIO_FROM));
 	for (int i = 0; i < lengthof(greatest); i++)
-		changed |= GREATEST(row, greatest[i], CC_GET(mine, greatest[i]), CC_ISNULL(mine, greatest[i]));
+		changed |= cc_merge_greatest(row, greatest[i], CC_GET(mine, greatest[i]), CC_ISNULL(mine, greatest[i]));
 	return changed;
 }
 
@@ -1162,17 +1173,17 @@ merge_interval(CcRow *row, CcRow *mine)
  * count it there (on the call).
  */
 static void
-apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
+apply_interval(CcEventApply *cx, const CcInterval *iv, bool defer_peak)
 {
 	CcEvent    *ev = cx->ev;
 	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
 	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
-	Datum		joined = ts(iv->joined_at);
-	Datum		source = enum_value(p, P_LEFT_FROM, iv->source);
+	Datum		joined = cc_time_datum(iv->joined_at);
+	Datum		source = cc_enum_column_value(p, P_LEFT_FROM, iv->source);
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
-	bool		has_instance = instance_at(cx, joined, &instance, &ended);
-	CcNameIntervals *ni = name_intervals(cx, name);
+	bool		has_instance = cc_instance_at(cx, joined, &instance, &ended);
+	CcNameIntervals *ni = cc_name_intervals(cx, name);
 	CcRow		mine;			/* the interval as this event tells it */
 	int			found = -1;
 	bool		new_in_instance = true;
@@ -1186,7 +1197,7 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	CC_SET(&mine, P_JOINED, joined, false);
 	if (iv->has_left)
 	{
-		CC_SET(&mine, P_LEFT, ts(iv->left_at), false);
+		CC_SET(&mine, P_LEFT, cc_time_datum(iv->left_at), false);
 		CC_SET(&mine, P_LEFT_FROM, source, false);
 	}
 	if (iv->has_audio)
@@ -1196,9 +1207,9 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 	}
 	if (ev->spec->shape == SHAPE_JOIN)
 	{
-		set_text(&mine, P_PLATFORM, &ev->v[SLOT_PLATFORM]);
-		set_text(&mine, P_SDK, &ev->v[SLOT_SDK]);
-		set_text(&mine, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
+		cc_row_set_text(&mine, P_PLATFORM, &ev->v[SLOT_PLATFORM]);
+		cc_row_set_text(&mine, P_SDK, &ev->v[SLOT_SDK]);
+		cc_row_set_text(&mine, P_SDK_VERSION, &ev->v[SLOT_SDK_VERSION]);
 	}
 
 	/* The name's intervals: this one, if known, and whether there are others. */
@@ -1223,31 +1234,31 @@ apply_interval(CcContext *cx, const CcInterval *iv, bool defer_peak)
 
 		/* Merged in the event's memory, kept in the group's. */
 		cc_row_init(&row, p);
-		row_copy(&row, &ni->rows[found]);
+		cc_row_copy(&row, &ni->rows[found]);
 		if (merge_interval(&row, &mine))
 		{
-			row_copy(&ni->rows[found], &row);
+			cc_row_copy(&ni->rows[found], &row);
 			if (ni->state[found] == ROW_CLEAN)
 				ni->state[found] = ROW_CHANGED;
 		}
 	}
 	else
 	{
-		keep_interval(cx->group, ni, &mine, ROW_NEW);
+		cc_keep_interval(cx->group, ni, &mine, ROW_NEW);
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
-			count_instance(cx, instance, S_PCOUNT);
+			cc_count_on_instance(cx, instance, S_PCOUNT);
 		if (new_in_session)
-			count_call(cx);
+			cc_count_on_call(cx);
 	}
 
 	if (has_instance && ended && !defer_peak)
-		recompute_peak(cx, instance);
+		cc_recompute_peak(cx, instance);
 }
 
 static void
-apply_participant_event(CcContext *cx)
+cc_apply_participant_event(CcEventApply *cx)
 {
 	CcEvent    *ev = cx->ev;
 	CcInterval	iv = {0};
@@ -1273,20 +1284,20 @@ apply_participant_event(CcContext *cx)
 }
 
 static void
-apply_recording(CcContext *cx)
+cc_apply_recording(CcEventApply *cx)
 {
 	CcEvent    *ev = cx->ev;
 	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
-	Datum		started = ts(ev->v[SLOT_RECORDING_START].num);
+	Datum		started = cc_time_datum(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
-	bool		has_instance = instance_at(cx, started, &instance, &ended);
+	bool		has_instance = cc_instance_at(cx, started, &instance, &ended);
 	Datum		duration = (Datum) 0;
 	bool		no_duration = !ev->v[SLOT_RECORDING_DURATION].present;
 	Datum		url = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
 	bool		no_date = !ev->v[SLOT_RECORDING_DATE].present;
 	Datum		date = DateADTGetDatum((DateADT) ev->v[SLOT_RECORDING_DATE].num);
-	CcKey		k[3] = {EQ(R_APP, cx->app), EQ(R_SESSION, cx->session), EQ(R_STARTED, started)};
+	CcKey		k[3] = {CC_KEY_EQ(R_APP, cx->app), CC_KEY_EQ(R_SESSION, cx->session), CC_KEY_EQ(R_STARTED, started)};
 	CcRow		mine;			/* the recording as this event tells it */
 	CcRow		row;
 
@@ -1317,21 +1328,21 @@ apply_recording(CcContext *cx)
 		bool		changed = false;
 
 		for (int i = 0; i < lengthof(facts); i++)
-			changed |= GREATEST(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
+			changed |= cc_merge_greatest(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
 		if (changed)
 			cc_update(cx->st, &row);
 		return;
 	}
 	cc_insert(cx->st, &mine);
 	if (has_instance)
-		count_instance(cx, instance, S_RCOUNT);
+		cc_count_on_instance(cx, instance, S_RCOUNT);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Session instances                                                       */
 /* ---------------------------------------------------------------------- */
 
-typedef struct CcAdopt
+typedef struct CcAdoption
 {
 	int			time_col;
 	int			inst_col;
@@ -1340,11 +1351,11 @@ typedef struct CcAdopt
 	bool		has_next;
 	TimestampTz next;			/* the next instance's start */
 	const CcGroup *kept;		/* the rows of names it keeps are moved there */
-} CcAdopt;
+} CcAdoption;
 
 /* Whether a row at t, of instance inst, is in the new instance's range and not in it yet. */
 static bool
-adopts(const CcAdopt *a, TimestampTz t, Datum inst, bool inst_null)
+adoption_covers(const CcAdoption *a, TimestampTz t, Datum inst, bool inst_null)
 {
 	if (!(t >= a->from || a->first) || (a->has_next && t >= a->next))
 		return false;
@@ -1352,16 +1363,16 @@ adopts(const CcAdopt *a, TimestampTz t, Datum inst, bool inst_null)
 }
 
 static bool
-adoptable(CcScan *s, void *arg)
+scan_row_adoptable(CcScan *s, void *arg)
 {
-	CcAdopt    *a = arg;
+	CcAdoption    *a = arg;
 	bool		isnull;
 	TimestampTz t = DatumGetTimestampTz(cc_scan_get(s, a->time_col, &isnull));
 	Datum		inst = cc_scan_get(s, a->inst_col, &isnull);
 
-	if (!adopts(a, t, inst, isnull))
+	if (!adoption_covers(a, t, inst, isnull))
 		return false;
-	return !a->kept || !keeps_name(a->kept, cc_scan_get(s, P_NAME, &isnull));
+	return !a->kept || !cc_keeps_intervals_of_name(a->kept, cc_scan_get(s, P_NAME, &isnull));
 }
 
 /*
@@ -1371,20 +1382,20 @@ adoptable(CcScan *s, void *arg)
  * moved.
  */
 static int
-adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
+adopt_rows(CcEventApply *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
 {
 	bool		p = id == CC_PARTICIPANTS;
-	CcAdopt		a = {p ? P_JOINED : R_STARTED, p ? P_INSTANCE : R_INSTANCE,
+	CcAdoption		a = {p ? P_JOINED : R_STARTED, p ? P_INSTANCE : R_INSTANCE,
 		DatumGetTimestampTz(started), first, has_next,
 	has_next ? DatumGetTimestampTz(next) : 0, NULL};
-	CcKey		k[2] = {EQ(p ? P_APP : R_APP, cx->app), EQ(p ? P_SESSION : R_SESSION, cx->session)};
+	CcKey		k[2] = {CC_KEY_EQ(p ? P_APP : R_APP, cx->app), CC_KEY_EQ(p ? P_SESSION : R_SESSION, cx->session)};
 	CcGroup    *g = cx->group;
 	CcRow	   *rows;
 	int			n;
 	int			moved = 0;
 
 	/* The intervals the group keeps move in memory (an instance is a timestamp: by value). */
-	if (p && keeps_names_of(g, cx->app, cx->session))
+	if (p && cc_keeps_intervals_of(g, cx->app, cx->session))
 	{
 		a.kept = g;
 		for (int i = 0; i < g->nnames; i++)
@@ -1392,7 +1403,7 @@ adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum
 			{
 				CcRow	   *row = &g->names[i].rows[j];
 
-				if (!adopts(&a, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
+				if (!adoption_covers(&a, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
 							CC_GET(row, P_INSTANCE), CC_ISNULL(row, P_INSTANCE)))
 					continue;
 				CC_SET(row, P_INSTANCE, started, false);
@@ -1401,7 +1412,7 @@ adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum
 				moved++;
 			}
 	}
-	n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, adoptable, &a);
+	n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, scan_row_adoptable, &a);
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&rows[i], a.inst_col, started, false);
@@ -1416,16 +1427,16 @@ adopt(CcContext *cx, CcRelId id, Datum started, bool first, bool has_next, Datum
  * before it (or from none), and both are recounted.
  */
 static void
-apply_instance(CcContext *cx)
+cc_apply_instance(CcEventApply *cx)
 {
 	CcEvent    *ev = cx->ev;
 	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
 	bool		is_end = ev->spec->shape == SHAPE_END;
-	Datum		started = ts(ev->v[SLOT_CREATED_AT].num);
-	Datum		ended_at = is_end ? ts(ev->v[SLOT_DESTROYED_AT].num) : (Datum) 0;
-	Datum		mode = enum_value(s, S_MODE, ev->spec->flow == FLOW_RINGING ? "call" : "meet");
+	Datum		started = cc_time_datum(ev->v[SLOT_CREATED_AT].num);
+	Datum		ended_at = is_end ? cc_time_datum(ev->v[SLOT_DESTROYED_AT].num) : (Datum) 0;
+	Datum		mode = cc_enum_column_value(s, S_MODE, ev->spec->flow == FLOW_RINGING ? "call" : "meet");
 	CcRow		row;
-	bool		is_new = !fetch_session(cx, started, &row);
+	bool		is_new = !cc_fetch_instance(cx, started, &row);
 	bool		end_changed = false;
 
 	/* Its instance, or its end, is about to change. */
@@ -1445,43 +1456,43 @@ apply_instance(CcContext *cx)
 	}
 	else
 	{
-		bool		changed = LEAST(&row, S_MODE, mode, false);
+		bool		changed = cc_merge_least(&row, S_MODE, mode, false);
 
-		end_changed = GREATEST(&row, S_ENDED, ended_at, !is_end);
+		end_changed = cc_merge_greatest(&row, S_ENDED, ended_at, !is_end);
 		if (changed || end_changed)
 			cc_update(cx->st, &row);
 	}
 
-	if (ev->spec->flow == FLOW_RINGING && (call_known_to_exist(cx) || fetch_call(cx)))
+	if (ev->spec->flow == FLOW_RINGING && (cc_call_known_to_exist(cx) || cc_fetch_call(cx)))
 	{
-		call_time(cx, C_STARTED, started);
+		cc_call_time(cx, C_STARTED, started);
 		if (is_end)
-			call_time(cx, C_ENDED, ended_at);
+			cc_call_time(cx, C_ENDED, ended_at);
 	}
 
 	if (is_new)
 	{
 		Datum		prev = (Datum) 0;
 		Datum		next = (Datum) 0;
-		bool		has_prev = neighbour(cx, started, BackwardScanDirection, &prev);
-		bool		has_next = neighbour(cx, started, ForwardScanDirection, &next);
+		bool		has_prev = neighbouring_instance(cx, started, BackwardScanDirection, &prev);
+		bool		has_next = neighbouring_instance(cx, started, ForwardScanDirection, &next);
 		int			moved;
 
-		moved = adopt(cx, CC_PARTICIPANTS, started, !has_prev, has_next, next);
-		moved += adopt(cx, CC_RECORDINGS, started, !has_prev, has_next, next);
+		moved = adopt_rows(cx, CC_PARTICIPANTS, started, !has_prev, has_next, next);
+		moved += adopt_rows(cx, CC_RECORDINGS, started, !has_prev, has_next, next);
 		if (moved > 0)
 		{
 			/* Rows came from the instance before, or, for a new first instance, the one after. */
-			recount(cx, started);
+			cc_recount_instance(cx, started);
 			if (has_prev)
 			{
-				recount(cx, prev);
-				recompute_peak(cx, prev);
+				cc_recount_instance(cx, prev);
+				cc_recompute_peak(cx, prev);
 			}
 			else if (has_next)
 			{
-				recount(cx, next);
-				recompute_peak(cx, next);
+				cc_recount_instance(cx, next);
+				cc_recompute_peak(cx, next);
 			}
 		}
 	}
@@ -1499,7 +1510,7 @@ apply_instance(CcContext *cx)
 	}
 	/* Only an ended instance has a peak: a start event cannot end one. */
 	if (is_end && (is_new || end_changed || ev->noccupants > 0))
-		recompute_peak(cx, started);
+		cc_recompute_peak(cx, started);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1535,7 +1546,7 @@ call_precedes(CcRow *a, CcRow *b)
 
 		if (CC_ISNULL(a, col) || CC_ISNULL(b, col))
 			return false;
-		c = compare(a->r, col, CC_GET(a, col), CC_GET(b, col));
+		c = cc_column_cmp(a->r, col, CC_GET(a, col), CC_GET(b, col));
 		if (c != 0)
 			return c < 0;
 	}
@@ -1548,10 +1559,10 @@ call_precedes(CcRow *a, CcRow *b)
  * initiated in the same second, the longest, then greatest, message id.
  */
 static bool
-outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
+outcome_target(CcEventApply *cx, Datum conversation, Datum t, Datum *call_id)
 {
 	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
-	CcKey		k[4] = {EQ(C_CONVERSATION, conversation), EQ(C_APP, cx->app),
+	CcKey		k[4] = {CC_KEY_EQ(C_CONVERSATION, conversation), CC_KEY_EQ(C_APP, cx->app),
 		{C_INITIATED, BTLessEqualStrategyNumber, t},
 	{C_INITIATED, BTGreaterEqualStrategyNumber,
 	TimestampTzGetDatum(DatumGetTimestampTz(t) - outcome_window())}};
@@ -1576,7 +1587,7 @@ outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
 			int32		l = text_length(id);
 			int32		lbest = text_length(*call_id);
 
-			if (l < lbest || (l == lbest && compare(c, C_CALL, id, *call_id) <= 0))
+			if (l < lbest || (l == lbest && cc_column_cmp(c, C_CALL, id, *call_id) <= 0))
 				continue;
 			pfree(DatumGetPointer(*call_id));
 		}
@@ -1590,18 +1601,18 @@ outcome_target(CcContext *cx, Datum conversation, Datum t, Datum *call_id)
 
 /* The outcome rows linked to a call. */
 static int
-linked_outcomes(CcContext *cx, Datum call_id, CcRow **rows)
+linked_outcomes(CcEventApply *cx, Datum call_id, CcRow **rows)
 {
-	CcKey		k[2] = {EQ(O_LINKED, call_id), EQ(O_APP, cx->app)};
+	CcKey		k[2] = {CC_KEY_EQ(O_LINKED, call_id), CC_KEY_EQ(O_APP, cx->app)};
 
 	return cc_fetch_all(rows, cc_rel(cx->st, CC_OUTCOMES), 2, k, -1, NULL, NULL);
 }
 
 /* The rows of calls with this message id (linked to a session or not). */
 static int
-calls_by_id(CcContext *cx, Datum call_id, CcRow **rows)
+calls_by_id(CcEventApply *cx, Datum call_id, CcRow **rows)
 {
-	CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
+	CcKey		k[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, cx->app)};
 
 	return cc_fetch_all(rows, cc_rel(cx->st, CC_CALLS), 2, k, -1, NULL, NULL);
 }
@@ -1612,13 +1623,13 @@ merge_outcome(CcRow *call, void *arg)
 {
 	CcRow	   *o = arg;
 
-	return set_col(call, C_OUTCOME, o ? CC_GET(o, O_OUTCOME) : (Datum) 0, o == NULL) |
-		set_col(call, C_OUTCOME_AT, o ? CC_GET(o, O_SENT) : (Datum) 0, o == NULL);
+	return cc_set_column(call, C_OUTCOME, o ? CC_GET(o, O_OUTCOME) : (Datum) 0, o == NULL) |
+		cc_set_column(call, C_OUTCOME_AT, o ? CC_GET(o, O_SENT) : (Datum) 0, o == NULL);
 }
 
 /* A call's outcome: the earliest outcome linked to it (by sent_at, then outcome). */
 static void
-recompute_call_outcome(CcContext *cx, Datum call_id)
+recompute_call_outcome(CcEventApply *cx, Datum call_id)
 {
 	CcRow	   *outcomes;
 	CcRow	   *calls;
@@ -1636,8 +1647,8 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
 			first = o;
 			continue;
 		}
-		c = compare(o->r, O_SENT, CC_GET(o, O_SENT), CC_GET(first, O_SENT));
-		if (c < 0 || (c == 0 && compare(o->r, O_OUTCOME, CC_GET(o, O_OUTCOME), CC_GET(first, O_OUTCOME)) < 0))
+		c = cc_column_cmp(o->r, O_SENT, CC_GET(o, O_SENT), CC_GET(first, O_SENT));
+		if (c < 0 || (c == 0 && cc_column_cmp(o->r, O_OUTCOME, CC_GET(o, O_OUTCOME), CC_GET(first, O_OUTCOME)) < 0))
 			first = o;
 	}
 	for (int i = 0; i < ncalls; i++)
@@ -1652,7 +1663,7 @@ recompute_call_outcome(CcContext *cx, Datum call_id)
  * look for their call again.
  */
 static void
-retarget_outcomes(CcContext *cx, Datum old_call_id)
+retarget_outcomes(CcEventApply *cx, Datum old_call_id)
 {
 	CcRow	   *rows;
 	int			n = linked_outcomes(cx, old_call_id, &rows);
@@ -1681,7 +1692,7 @@ retarget_outcomes(CcContext *cx, Datum old_call_id)
  * first).
  */
 static bool
-call_initiated_at(CcContext *cx, Datum call_id, TimestampTz *at)
+call_initiated_at(CcEventApply *cx, Datum call_id, TimestampTz *at)
 {
 	CcRow	   *calls;
 	int			n = calls_by_id(cx, call_id, &calls);
@@ -1710,12 +1721,12 @@ link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 		return a_at < b_at;
 	if (la != lb)
 		return la < lb;
-	return compare(o, O_LINKED, a, b) < 0;
+	return cc_column_cmp(o, O_LINKED, a, b) < 0;
 }
 
 typedef struct CcRelink
 {
-	CcContext  *cx;
+	CcEventApply  *cx;
 	TimestampTz initiated;
 	Datum		call_id;
 } CcRelink;
@@ -1740,10 +1751,10 @@ relinkable(CcScan *s, void *arg)
  * one take their outcome again.
  */
 static void
-relink_outcomes(CcContext *cx, Datum conversation, Datum initiated, Datum call_id)
+relink_outcomes(CcEventApply *cx, Datum conversation, Datum initiated, Datum call_id)
 {
 	TimestampTz t = DatumGetTimestampTz(initiated);
-	CcKey		k[4] = {EQ(O_CONVERSATION, conversation), EQ(O_APP, cx->app),
+	CcKey		k[4] = {CC_KEY_EQ(O_CONVERSATION, conversation), CC_KEY_EQ(O_APP, cx->app),
 		{O_SENT, BTGreaterEqualStrategyNumber, initiated},
 	{O_SENT, BTLessEqualStrategyNumber, TimestampTzGetDatum(t + outcome_window())}};
 	CcRelink	l = {cx, t, call_id};
@@ -1787,13 +1798,13 @@ merge_call_facts(CcRow *row, void *arg)
 }
 
 static void
-apply_call_initiated(CcContext *cx)
+cc_apply_call_initiated(CcEventApply *cx)
 {
 	CcEvent    *ev = cx->ev;
 	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
 	bool		linked = ev->v[SLOT_SESSION].present;
 	Datum		call_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
-	Datum		initiated = ts(ev->v[SLOT_SENT_AT].num);
+	Datum		initiated = cc_time_datum(ev->v[SLOT_SENT_AT].num);
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
 	CcRow		mine;
 	CcRow		row;
@@ -1807,17 +1818,17 @@ apply_call_initiated(CcContext *cx)
 	CC_SET(&mine, C_SESSION, cx->session, !linked);
 	CC_SET(&mine, C_CALL, call_id, false);
 	CC_SET(&mine, C_CONVERSATION, conversation, false);
-	set_text(&mine, C_CALLER, &ev->v[SLOT_SENDER]);
-	set_text(&mine, C_RECEIVER, &ev->v[SLOT_RECEIVER]);
-	set_text(&mine, C_RECEIVER_TYPE, &ev->v[SLOT_RECEIVER_TYPE]);
-	set_text(&mine, C_MEDIA, &ev->v[SLOT_MEDIA]);
+	cc_row_set_text(&mine, C_CALLER, &ev->v[SLOT_SENDER]);
+	cc_row_set_text(&mine, C_RECEIVER, &ev->v[SLOT_RECEIVER]);
+	cc_row_set_text(&mine, C_RECEIVER_TYPE, &ev->v[SLOT_RECEIVER_TYPE]);
+	cc_row_set_text(&mine, C_MEDIA, &ev->v[SLOT_MEDIA]);
 	CC_SET(&mine, C_INITIATED, initiated, false);
 	CC_SET(&mine, C_PCOUNT, Int32GetDatum(0), false);
 
 	/* The row of this call, and the message it was taken from until now. */
 	if (linked)
 	{
-		CcRow	   *r = fetch_call(cx);
+		CcRow	   *r = cc_fetch_call(cx);
 
 		found = r != NULL;
 		if (found)
@@ -1826,7 +1837,7 @@ apply_call_initiated(CcContext *cx)
 	}
 	else
 	{
-		CcKey		k[2] = {EQ(C_CALL, call_id), EQ(C_APP, cx->app)};
+		CcKey		k[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, cx->app)};
 		CcScan		sc;
 
 		found = false;
@@ -1848,7 +1859,7 @@ apply_call_initiated(CcContext *cx)
 	if (!found)
 	{
 		if (linked)
-			CC_SET(&mine, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+			CC_SET(&mine, C_PCOUNT, Int32GetDatum(cc_count_names(cx, NULL)), false);
 		cc_insert(cx->st, &mine);
 	}
 	else
@@ -1867,20 +1878,20 @@ apply_call_initiated(CcContext *cx)
 
 	/* This message is the one the row is taken from: it takes the outcomes. */
 	if (had_winner &&
-		(!texts_equal(old_call_id, call_id) || old_initiated != DatumGetTimestampTz(initiated)))
+		(!cc_texts_equal(old_call_id, call_id) || old_initiated != DatumGetTimestampTz(initiated)))
 		retarget_outcomes(cx, old_call_id);
 	relink_outcomes(cx, conversation, initiated, call_id);
 }
 
 static void
-apply_outcome(CcContext *cx)
+cc_apply_outcome(CcEventApply *cx)
 {
 	CcEvent    *ev = cx->ev;
 	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
 	Datum		outcome_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
-	Datum		sent = ts(ev->v[SLOT_SENT_AT].num);
-	CcKey		k[2] = {EQ(O_ID, outcome_id), EQ(O_APP, cx->app)};
+	Datum		sent = cc_time_datum(ev->v[SLOT_SENT_AT].num);
+	CcKey		k[2] = {CC_KEY_EQ(O_ID, outcome_id), CC_KEY_EQ(O_APP, cx->app)};
 	CcRow		row;
 	Datum		call_id = (Datum) 0;
 	bool		linked;
@@ -1892,7 +1903,7 @@ apply_outcome(CcContext *cx)
 	CC_SET(&row, O_ID, outcome_id, false);
 	CC_SET(&row, O_CONVERSATION, conversation, false);
 	/* checked: busy, cancelled, rejected or unanswered */
-	CC_SET(&row, O_OUTCOME, enum_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
+	CC_SET(&row, O_OUTCOME, cc_enum_column_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
 	CC_SET(&row, O_SENT, sent, false);
 	/* Linked to its call, unless its call_initiated has not arrived (yet). */
 	linked = outcome_target(cx, conversation, sent, &call_id);
@@ -1904,21 +1915,21 @@ apply_outcome(CcContext *cx)
 
 /* Every ringing session event belongs to a call, even before call_initiated. */
 static void
-ensure_call(CcContext *cx)
+cc_ensure_call(CcEventApply *cx)
 {
 	CcRow	   *row = &cx->call;
 
-	if (call_known_to_exist(cx))
+	if (cc_call_known_to_exist(cx))
 		return;
-	if (!fetch_call(cx))
+	if (!cc_fetch_call(cx))
 	{
 		cc_row_init(row, cc_rel(cx->st, CC_CALLS));
 		CC_SET(row, C_APP, cx->app, false);
 		CC_SET(row, C_SESSION, cx->session, false);
-		CC_SET(row, C_PCOUNT, Int32GetDatum(count_names(cx, NULL)), false);
+		CC_SET(row, C_PCOUNT, Int32GetDatum(cc_count_names(cx, NULL)), false);
 		cc_insert(cx->st, row);
 		cx->call_found = true;
-		keep_call_row(cx, row);
+		cc_keep_call_row(cx, row);
 	}
 }
 
@@ -1928,7 +1939,7 @@ ensure_call(CcContext *cx)
 static void
 apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 {
-	CcContext	cx = {ev};
+	CcEventApply	cx = {ev};
 	CcKind		kind = ev->spec->kind;
 
 	if (kind == CC_UNKNOWN)
@@ -1940,28 +1951,28 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
 	cx.st = cc_store_begin(namespace);
-	point_intervals(group, cx.st);
+	cc_point_intervals(group, cx.st);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
-		ensure_call(&cx);
+		cc_ensure_call(&cx);
 
 	switch (ev->spec->shape)
 	{
 		case SHAPE_MESSAGE:
 			if (kind == CC_CALL_INITIATED)
-				apply_call_initiated(&cx);
+				cc_apply_call_initiated(&cx);
 			else
-				apply_outcome(&cx);
+				cc_apply_outcome(&cx);
 			break;
 		case SHAPE_START:
 		case SHAPE_END:
-			apply_instance(&cx);
+			cc_apply_instance(&cx);
 			break;
 		case SHAPE_JOIN:
 		case SHAPE_LEAVE:
-			apply_participant_event(&cx);
+			cc_apply_participant_event(&cx);
 			break;
 		case SHAPE_RECORDING:
-			apply_recording(&cx);
+			cc_apply_recording(&cx);
 			break;
 		default:
 			break;
@@ -1972,7 +1983,7 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	 * them: then none are kept from one event to the next.
 	 */
 	if (cx.st->lifecycle_triggers)
-		flush_intervals(group, cx.st);
+		cc_flush_intervals(group, cx.st);
 	cc_store_end(cx.st);
 }
 
@@ -2002,7 +2013,7 @@ cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 		MemoryContextReset(per_event);
 	}
 	old = MemoryContextSwitchTo(per_event);
-	flush_pending(&g, namespace);
+	cc_flush_group(&g, namespace);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(group);
 }
