@@ -153,24 +153,25 @@ typedef struct CcNameIntervals
 /* More names than this in one group are written and forgotten first. */
 #define CC_MAX_CACHED_NAMES 256
 
-static void cc_flush_intervals(CcGroup *g, CcStore *st);
-static void cc_point_intervals(CcGroup *g, CcStore *st);
+static void cc_flush_intervals(CcGroup *group, CcStore *store);
+static void cc_point_intervals(CcGroup *group, CcStore *store);
 static bool cc_texts_equal(Datum a, Datum b);
 static void cc_row_copy(CcRow *dst, const CcRow *src);
 
 /* Whether the group keeps intervals of this session id (CcNameIntervals). */
 static bool
-cc_keeps_intervals_of(const CcGroup *g, Datum app, Datum session)
+cc_keeps_intervals_of(const CcGroup *group, Datum app, Datum session)
 {
-	return g->nnames > 0 && cc_texts_equal(g->names_session, session) && cc_texts_equal(g->names_app, app);
+	return group->nnames > 0 && cc_texts_equal(group->names_session, session) &&
+		cc_texts_equal(group->names_app, app);
 }
 
 /* Whether the group keeps this name's intervals (of its session id). */
 static bool
-cc_keeps_intervals_of_name(const CcGroup *g, Datum name)
+cc_keeps_intervals_of_name(const CcGroup *group, Datum name)
 {
-	for (int i = 0; i < g->nnames; i++)
-		if (cc_texts_equal(g->names[i].name, name))
+	for (int i = 0; i < group->nnames; i++)
+		if (cc_texts_equal(group->names[i].name, name))
 			return true;
 	return false;
 }
@@ -178,7 +179,7 @@ cc_keeps_intervals_of_name(const CcGroup *g, Datum name)
 typedef struct CcEventApply
 {
 	CcEvent    *ev;
-	CcStore    *st;
+	CcStore    *store;
 	Datum		app;
 	Datum		session;
 	/* The calls row of the session id, once looked up (see cc_fetch_call). */
@@ -207,19 +208,19 @@ outcome_window(void)
 static Datum
 cc_enum_column_value(CcRel *r, int col, const char *label)
 {
-	CcStore    *st = r->store;
+	CcStore    *store = r->store;
 	Oid			type = cc_col_type(r, col);
 	Datum		value;
 
-	for (int i = 0; i < st->nenums; i++)
-		if (st->enums[i].type == type && strcmp(st->enums[i].label, label) == 0)
-			return ObjectIdGetDatum(st->enums[i].value);
+	for (int i = 0; i < store->nenums; i++)
+		if (store->enums[i].type == type && strcmp(store->enums[i].label, label) == 0)
+			return ObjectIdGetDatum(store->enums[i].value);
 	value = DirectFunctionCall2(enum_in, CStringGetDatum(label), ObjectIdGetDatum(type));
-	if (st->nenums < lengthof(st->enums) && strlen(label) < sizeof(st->enums[0].label))
+	if (store->nenums < lengthof(store->enums) && strlen(label) < sizeof(store->enums[0].label))
 	{
-		st->enums[st->nenums].type = type;
-		strcpy(st->enums[st->nenums].label, label);
-		st->enums[st->nenums++].value = DatumGetObjectId(value);
+		store->enums[store->nenums].type = type;
+		strcpy(store->enums[store->nenums].label, label);
+		store->enums[store->nenums++].value = DatumGetObjectId(value);
 	}
 	return value;
 }
@@ -423,49 +424,49 @@ cc_lifecycle_lock_all(CcEvent **evs, int n)
  * id's lock.
  */
 static void
-load_instances(CcEventApply *cx)
+load_instances(CcEventApply *apply)
 {
-	CcGroup    *p = cx->group;
-	CcKey		k[2] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session)};
-	CcScan		sc;
+	CcGroup    *group = apply->group;
+	CcKey		keys[2] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session)};
+	CcScan		scan;
 	int			cap = 4;
 	MemoryContext old;
 
 	/* In memory of their own, which the next load empties. */
-	if (p->instances_cxt)
-		MemoryContextReset(p->instances_cxt);
+	if (group->instances_cxt)
+		MemoryContextReset(group->instances_cxt);
 	else
-		p->instances_cxt = AllocSetContextCreate(p->cxt, "cometchat lifecycle instances",
+		group->instances_cxt = AllocSetContextCreate(group->cxt, "cometchat lifecycle instances",
 												 ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(p->instances_cxt);
-	p->starts = palloc(sizeof(TimestampTz) * cap);
-	p->ended = palloc(sizeof(bool) * cap);
-	p->instance_rows = palloc(sizeof(CcRow) * cap);
-	p->ninstances = 0;
-	p->instances_app = datumCopy(cx->app, false, -1);
-	p->instances_session = datumCopy(cx->session, false, -1);
+	old = MemoryContextSwitchTo(group->instances_cxt);
+	group->starts = palloc(sizeof(TimestampTz) * cap);
+	group->ended = palloc(sizeof(bool) * cap);
+	group->instance_rows = palloc(sizeof(CcRow) * cap);
+	group->ninstances = 0;
+	group->instances_app = datumCopy(apply->app, false, -1);
+	group->instances_session = datumCopy(apply->session, false, -1);
 
-	cc_scan_begin(&sc, cc_rel(cx->st, CC_SESSIONS), 2, k, S_STARTED, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, cc_rel(apply->store, CC_SESSIONS), 2, keys, S_STARTED, ForwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		CcRow	   *row;
 
-		if (p->ninstances == cap)
+		if (group->ninstances == cap)
 		{
 			cap *= 2;
-			p->starts = repalloc(p->starts, sizeof(TimestampTz) * cap);
-			p->ended = repalloc(p->ended, sizeof(bool) * cap);
-			p->instance_rows = repalloc(p->instance_rows, sizeof(CcRow) * cap);
+			group->starts = repalloc(group->starts, sizeof(TimestampTz) * cap);
+			group->ended = repalloc(group->ended, sizeof(bool) * cap);
+			group->instance_rows = repalloc(group->instance_rows, sizeof(CcRow) * cap);
 		}
-		row = &p->instance_rows[p->ninstances];
-		cc_row_from_scan(row, &sc);
-		p->starts[p->ninstances] = DatumGetTimestampTz(CC_GET(row, S_STARTED));
-		p->ended[p->ninstances++] = !CC_ISNULL(row, S_ENDED);
+		row = &group->instance_rows[group->ninstances];
+		cc_row_from_scan(row, &scan);
+		group->starts[group->ninstances] = DatumGetTimestampTz(CC_GET(row, S_STARTED));
+		group->ended[group->ninstances++] = !CC_ISNULL(row, S_ENDED);
 	}
-	cc_scan_end(&sc);
+	cc_scan_end(&scan);
 	MemoryContextSwitchTo(old);
-	p->instance_rows_writes = cc_writes(CC_SESSIONS);
-	p->instances_valid = true;
+	group->instance_rows_writes = cc_writes(CC_SESSIONS);
+	group->instances_valid = true;
 }
 
 /*
@@ -476,9 +477,9 @@ load_instances(CcEventApply *cx)
  * (cc_update_merge).
  */
 static bool
-kept_rows_current(CcEventApply *cx, CcRelId id, uint64 writes)
+kept_rows_current(CcEventApply *apply, CcRelId id, uint64 writes)
 {
-	return !cx->st->lifecycle_triggers && cc_writes(id) == writes;
+	return !apply->store->lifecycle_triggers && cc_writes(id) == writes;
 }
 
 /* A copy of a kept row, in the current memory, on the store's table. */
@@ -495,52 +496,52 @@ copy_kept(CcRow *dst, CcRow *kept, CcRel *r)
  * failing that, the first.
  */
 static bool
-cc_instance_at(CcEventApply *cx, Datum t, Datum *started_at, bool *ended)
+cc_instance_at(CcEventApply *apply, Datum t, Datum *started_at, bool *ended)
 {
-	CcGroup    *p = cx->group;
+	CcGroup    *group = apply->group;
 	TimestampTz at = DatumGetTimestampTz(t);
 	int			lo = 0;
 	int			hi;
 
-	if (!p->instances_valid || !cc_texts_equal(p->instances_session, cx->session) ||
-		!cc_texts_equal(p->instances_app, cx->app))
-		load_instances(cx);
-	if (p->ninstances == 0)
+	if (!group->instances_valid || !cc_texts_equal(group->instances_session, apply->session) ||
+		!cc_texts_equal(group->instances_app, apply->app))
+		load_instances(apply);
+	if (group->ninstances == 0)
 		return false;
 	/* The first start after t; the one before it, if any, is the instance. */
-	hi = p->ninstances;
+	hi = group->ninstances;
 	while (lo < hi)
 	{
 		int			mid = (lo + hi) / 2;
 
-		if (p->starts[mid] <= at)
+		if (group->starts[mid] <= at)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo > 0)
 		lo--;
-	*started_at = TimestampTzGetDatum(p->starts[lo]);
-	*ended = p->ended[lo];
+	*started_at = TimestampTzGetDatum(group->starts[lo]);
+	*ended = group->ended[lo];
 	return true;
 }
 
 /* The nearest instance before (dir backward) or after (forward) t. */
 static bool
-neighbouring_instance(CcEventApply *cx, Datum t, ScanDirection dir, Datum *started_at)
+neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *started_at)
 {
-	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
-	CcKey		k[3] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session),
+	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
+	CcKey		keys[3] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session),
 		{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
-	CcScan		sc;
+	CcScan		scan;
 	bool		found;
 	bool		isnull;
 
-	cc_scan_begin(&sc, s, 3, k, S_STARTED, dir);
-	found = cc_scan_next(&sc);
+	cc_scan_begin(&scan, sessions, 3, keys, S_STARTED, dir);
+	found = cc_scan_next(&scan);
 	if (found)
-		*started_at = cc_scan_get(&sc, S_STARTED, &isnull);
-	cc_scan_end(&sc);
+		*started_at = cc_scan_get(&scan, S_STARTED, &isnull);
+	cc_scan_end(&scan);
 	return found;
 }
 
@@ -549,25 +550,26 @@ neighbouring_instance(CcEventApply *cx, Datum t, ScanDirection dir, Datum *start
  * when instance is not NULL.
  */
 static int32
-cc_count_names(CcEventApply *cx, const Datum *instance)
+cc_count_names(CcEventApply *apply, const Datum *instance)
 {
-	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[2] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session)};
-	CcGroup    *g = cx->group;
-	bool		kept = cc_keeps_intervals_of(g, cx->app, cx->session);
-	CcScan		sc;
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
+	CcKey		keys[2] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session)};
+	CcGroup    *group = apply->group;
+	bool		kept = cc_keeps_intervals_of(group, apply->app, apply->session);
+	CcScan		scan;
 	int32		n = 0;
 	Datum		last = (Datum) 0;
 	bool		have_last = false;
 
 	/* The names the group keeps, from its rows. */
-	for (int i = 0; kept && i < g->nnames; i++)
-		for (int j = 0; j < g->names[i].nrows; j++)
+	for (int i = 0; kept && i < group->nnames; i++)
+		for (int j = 0; j < group->names[i].nrows; j++)
 		{
-			CcRow	   *row = &g->names[i].rows[j];
+			CcRow	   *row = &group->names[i].rows[j];
 
-			if (!instance || (!CC_ISNULL(row, P_INSTANCE) &&
-							  DatumGetTimestampTz(CC_GET(row, P_INSTANCE)) == DatumGetTimestampTz(*instance)))
+			if (!instance ||
+				(!CC_ISNULL(row, P_INSTANCE) &&
+				 DatumGetTimestampTz(CC_GET(row, P_INSTANCE)) == DatumGetTimestampTz(*instance)))
 			{
 				n++;
 				break;
@@ -575,21 +577,22 @@ cc_count_names(CcEventApply *cx, const Datum *instance)
 		}
 
 	/* The others from the table, in name order, so equal names are adjacent. */
-	cc_scan_begin(&sc, p, 2, k, P_NAME, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, participants, 2, keys, P_NAME, ForwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		bool		isnull;
 		Datum		name;
 
 		if (instance)
 		{
-			Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+			Datum		inst = cc_scan_get(&scan, P_INSTANCE, &isnull);
 
 			if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(*instance))
 				continue;
 		}
-		name = cc_scan_get(&sc, P_NAME, &isnull);
-		if ((have_last && cc_texts_equal(last, name)) || (kept && cc_keeps_intervals_of_name(g, name)))
+		name = cc_scan_get(&scan, P_NAME, &isnull);
+		if ((have_last && cc_texts_equal(last, name)) ||
+			(kept && cc_keeps_intervals_of_name(group, name)))
 			continue;
 		if (have_last)
 			pfree(DatumGetPointer(last));
@@ -597,81 +600,84 @@ cc_count_names(CcEventApply *cx, const Datum *instance)
 		have_last = true;
 		n++;
 	}
-	cc_scan_end(&sc);
+	cc_scan_end(&scan);
 	return n;
 }
 
 static int32
-count_recordings(CcEventApply *cx, Datum instance)
+count_recordings(CcEventApply *apply, Datum instance)
 {
-	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
-	CcKey		k[2] = {CC_KEY_EQ(R_APP, cx->app), CC_KEY_EQ(R_SESSION, cx->session)};
-	CcScan		sc;
+	CcRel	   *recordings = cc_rel(apply->store, CC_RECORDINGS);
+	CcKey		keys[2] = {CC_KEY_EQ(R_APP, apply->app), CC_KEY_EQ(R_SESSION, apply->session)};
+	CcScan		scan;
 	int32		n = 0;
 
-	cc_scan_begin(&sc, r, 2, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, recordings, 2, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		bool		isnull;
-		Datum		inst = cc_scan_get(&sc, R_INSTANCE, &isnull);
+		Datum		inst = cc_scan_get(&scan, R_INSTANCE, &isnull);
 
 		if (!isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
 			n++;
 	}
-	cc_scan_end(&sc);
+	cc_scan_end(&scan);
 	return n;
 }
 
 static bool
-cc_fetch_instance(CcEventApply *cx, Datum started_at, CcRow *row)
+cc_fetch_instance(CcEventApply *apply, Datum started_at, CcRow *row)
 {
-	CcKey		k[3] = {CC_KEY_EQ(S_APP, cx->app), CC_KEY_EQ(S_SESSION, cx->session), CC_KEY_EQ(S_STARTED, started_at)};
-	CcGroup    *g = cx->group;
-	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
+	CcKey		keys[3] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session),
+	CC_KEY_EQ(S_STARTED, started_at)};
+	CcGroup    *group = apply->group;
+	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
 
 	/* The instances the group read, when nothing wrote sessions since: all there are. */
-	if (g->instances_valid && kept_rows_current(cx, CC_SESSIONS, g->instance_rows_writes) &&
-		cc_texts_equal(g->instances_session, cx->session) && cc_texts_equal(g->instances_app, cx->app))
+	if (group->instances_valid &&
+		kept_rows_current(apply, CC_SESSIONS, group->instance_rows_writes) &&
+		cc_texts_equal(group->instances_session, apply->session) &&
+		cc_texts_equal(group->instances_app, apply->app))
 	{
-		for (int i = 0; i < g->ninstances; i++)
-			if (g->starts[i] == DatumGetTimestampTz(started_at))
+		for (int i = 0; i < group->ninstances; i++)
+			if (group->starts[i] == DatumGetTimestampTz(started_at))
 			{
-				copy_kept(row, &g->instance_rows[i], s);
+				copy_kept(row, &group->instance_rows[i], sessions);
 				return true;
 			}
 		return false;
 	}
-	return cc_fetch(row, s, 3, k, -1, ForwardScanDirection);
+	return cc_fetch(row, sessions, 3, keys, -1, ForwardScanDirection);
 }
 
 /* The group's copy of a calls row, when it is the session id's. */
 static CcRow *
-kept_call_row(CcEventApply *cx)
+kept_call_row(CcEventApply *apply)
 {
-	CcGroup    *g = cx->group;
+	CcGroup    *group = apply->group;
 
-	if (!g->has_call_row)
+	if (!group->has_call_row)
 		return NULL;
-	g->call_row.r = cc_rel(cx->st, CC_CALLS);	/* the store may have been reopened since */
-	if (!cc_texts_equal(CC_GET(&g->call_row, C_SESSION), cx->session) ||
-		!cc_texts_equal(CC_GET(&g->call_row, C_APP), cx->app))
+	group->call_row.r = cc_rel(apply->store, CC_CALLS);	/* the store may have been reopened since */
+	if (!cc_texts_equal(CC_GET(&group->call_row, C_SESSION), apply->session) ||
+		!cc_texts_equal(CC_GET(&group->call_row, C_APP), apply->app))
 		return NULL;
-	return &g->call_row;
+	return &group->call_row;
 }
 
 /* Keeps a copy of the session id's calls row, just read or written through row. */
 static void
-cc_keep_call_row(CcEventApply *cx, CcRow *row)
+cc_keep_call_row(CcEventApply *apply, CcRow *row)
 {
-	CcGroup    *g = cx->group;
-	MemoryContext old = MemoryContextSwitchTo(g->cxt);
+	CcGroup    *group = apply->group;
+	MemoryContext old = MemoryContextSwitchTo(group->cxt);
 
-	if (!g->has_call_row)
-		cc_row_init(&g->call_row, row->r);
-	g->call_row.r = row->r;
-	cc_row_copy(&g->call_row, row);
-	g->has_call_row = true;
-	g->call_row_writes = cc_writes(CC_CALLS);
+	if (!group->has_call_row)
+		cc_row_init(&group->call_row, row->r);
+	group->call_row.r = row->r;
+	cc_row_copy(&group->call_row, row);
+	group->has_call_row = true;
+	group->call_row_writes = cc_writes(CC_CALLS);
 	MemoryContextSwitchTo(old);
 }
 
@@ -681,60 +687,62 @@ cc_keep_call_row(CcEventApply *cx, CcRow *row)
  * its TID stays current); a write through another copy forgets it.
  */
 static CcRow *
-cc_fetch_call(CcEventApply *cx)
+cc_fetch_call(CcEventApply *apply)
 {
-	CcKey		k[2] = {CC_KEY_EQ(C_APP, cx->app), CC_KEY_EQ(C_SESSION, cx->session)};
+	CcKey		keys[2] = {CC_KEY_EQ(C_APP, apply->app), CC_KEY_EQ(C_SESSION, apply->session)};
 
-	if (!cx->call_known)
+	if (!apply->call_known)
 	{
-		CcGroup    *g = cx->group;
-		CcRel	   *c = cc_rel(cx->st, CC_CALLS);
-		CcRow	   *kept = kept_call_row(cx);
+		CcGroup    *group = apply->group;
+		CcRel	   *calls = cc_rel(apply->store, CC_CALLS);
+		CcRow	   *kept = kept_call_row(apply);
 
-		if (kept && kept_rows_current(cx, CC_CALLS, g->call_row_writes))
+		if (kept && kept_rows_current(apply, CC_CALLS, group->call_row_writes))
 		{
-			copy_kept(&cx->call, kept, c);
-			cx->call_found = true;
+			copy_kept(&apply->call, kept, calls);
+			apply->call_found = true;
 		}
-		else if ((cx->call_found = cc_fetch(&cx->call, c, 2, k, -1, ForwardScanDirection)))
-			cc_keep_call_row(cx, &cx->call);
-		cx->call_known = true;
+		else if ((apply->call_found = cc_fetch(&apply->call, calls, 2, keys, -1, ForwardScanDirection)))
+			cc_keep_call_row(apply, &apply->call);
+		apply->call_known = true;
 	}
-	return cx->call_found ? &cx->call : NULL;
+	return apply->call_found ? &apply->call : NULL;
 }
 
 /* Whether the pending write is on this row (sessions: of this instance). */
 static bool
-write_is_on_row(const CcPendingWrite *w, CcRelId rel, Datum app, Datum session, TimestampTz started)
+write_is_on_row(const CcPendingWrite *pending, CcRelId rel, Datum app, Datum session,
+				TimestampTz started)
 {
-	return w->rel == rel && (rel != CC_SESSIONS || w->started == started) &&
-		cc_texts_equal(w->session, session) && cc_texts_equal(w->app, app);
+	return pending->rel == rel && (rel != CC_SESSIONS || pending->started == started) &&
+		cc_texts_equal(pending->session, session) && cc_texts_equal(pending->app, app);
 }
 
 /* The pending write of this row's column; made if need be, when create. */
 static CcPendingWrite *
-pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum started,
+pending_write(CcGroup *group, CcRelId rel, int col, Datum app, Datum session, Datum started,
 			  bool create)
 {
 	CcPendingWrite *w;
 	MemoryContext old;
 
-	for (int i = 0; i < g->nwrites; i++)
+	for (int i = 0; i < group->nwrites; i++)
 	{
-		w = &g->writes[i];
+		w = &group->writes[i];
 		if (w->col == col && write_is_on_row(w, rel, app, session, DatumGetTimestampTz(started)))
 			return w;
 	}
 	if (!create)
 		return NULL;
-	old = MemoryContextSwitchTo(g->cxt);
-	if (g->nwrites == g->writes_cap)
+	old = MemoryContextSwitchTo(group->cxt);
+	if (group->nwrites == group->writes_cap)
 	{
-		g->writes_cap = g->writes_cap ? g->writes_cap * 2 : 8;
-		g->writes = g->writes ? repalloc(g->writes, sizeof(CcPendingWrite) * g->writes_cap)
-			: palloc(sizeof(CcPendingWrite) * g->writes_cap);
+		group->writes_cap = group->writes_cap ? group->writes_cap * 2 : 8;
+		group->writes = group->writes ?
+			repalloc(group->writes, sizeof(CcPendingWrite) * group->writes_cap) :
+			palloc(sizeof(CcPendingWrite) * group->writes_cap);
 	}
-	w = &g->writes[g->nwrites++];
+	w = &group->writes[group->nwrites++];
 	w->rel = rel;
 	w->col = col;
 	w->app = datumCopy(app, false, -1);
@@ -752,39 +760,41 @@ pending_write(CcGroup *g, CcRelId rel, int col, Datum app, Datum session, Datum 
  * the count it read; the additions go to the latest version.
  */
 static void
-cc_count_on_instance(CcEventApply *cx, Datum instance, int col)
+cc_count_on_instance(CcEventApply *apply, Datum instance, int col)
 {
-	pending_write(cx->group, CC_SESSIONS, col, cx->app, cx->session, instance, true)->delta++;
+	pending_write(apply->group, CC_SESSIONS, col, apply->app, apply->session, instance, true)->delta++;
 }
 
 /* Whether the session id's calls row is known to exist, without a lookup. */
 static bool
-cc_call_known_to_exist(CcEventApply *cx)
+cc_call_known_to_exist(CcEventApply *apply)
 {
-	return kept_call_row(cx) != NULL;
+	return kept_call_row(apply) != NULL;
 }
 
 static void
-cc_count_on_call(CcEventApply *cx)
+cc_count_on_call(CcEventApply *apply)
 {
-	if (cc_call_known_to_exist(cx) || cc_fetch_call(cx))
-		pending_write(cx->group, CC_CALLS, C_PCOUNT, cx->app, cx->session, (Datum) 0, true)->delta++;
+	if (cc_call_known_to_exist(apply) || cc_fetch_call(apply))
+		pending_write(apply->group, CC_CALLS, C_PCOUNT, apply->app, apply->session, (Datum) 0,
+					  true)->delta++;
 }
 
 /* A call starts with its first instance, ends with its last (at the end of the group). */
 static void
-cc_call_time(CcEventApply *cx, int col, Datum t)
+cc_call_time(CcEventApply *apply, int col, Datum t)
 {
-	CcPendingWrite *w = pending_write(cx->group, CC_CALLS, col, cx->app, cx->session, (Datum) 0, true);
+	CcPendingWrite *pending = pending_write(apply->group, CC_CALLS, col, apply->app, apply->session,
+											(Datum) 0, true);
 	TimestampTz at = DatumGetTimestampTz(t);
 
-	if (!w->delta || (col == C_STARTED ? at < w->at : at > w->at))
-		w->at = at;
-	w->delta = 1;
+	if (!pending->delta || (col == C_STARTED ? at < pending->at : at > pending->at))
+		pending->at = at;
+	pending->delta = 1;
 }
 
 static void
-cc_recount_instance(CcEventApply *cx, Datum instance)
+cc_recount_instance(CcEventApply *apply, Datum instance)
 {
 	static const int cols[] = {S_PCOUNT, S_RCOUNT};
 	CcRow		row;
@@ -792,17 +802,17 @@ cc_recount_instance(CcEventApply *cx, Datum instance)
 	/* Counted from the rows, which include what the pending additions count. */
 	for (int i = 0; i < lengthof(cols); i++)
 	{
-		CcPendingWrite *w = pending_write(cx->group, CC_SESSIONS, cols[i], cx->app, cx->session,
-										  instance, false);
+		CcPendingWrite *pending = pending_write(apply->group, CC_SESSIONS, cols[i], apply->app,
+												apply->session, instance, false);
 
-		if (w)
-			w->delta = 0;
+		if (pending)
+			pending->delta = 0;
 	}
-	if (!cc_fetch_instance(cx, instance, &row))
+	if (!cc_fetch_instance(apply, instance, &row))
 		return;
-	if (cc_set_column(&row, S_PCOUNT, Int32GetDatum(cc_count_names(cx, &instance)), false) |
-		cc_set_column(&row, S_RCOUNT, Int32GetDatum(count_recordings(cx, instance)), false))
-		cc_update(cx->st, &row);
+	if (cc_set_column(&row, S_PCOUNT, Int32GetDatum(cc_count_names(apply, &instance)), false) |
+		cc_set_column(&row, S_RCOUNT, Int32GetDatum(count_recordings(apply, instance)), false))
+		cc_update(apply->store, &row);
 }
 
 typedef struct CcEdge
@@ -828,11 +838,11 @@ edge_cmp(const void *a, const void *b)
  * session, and a leave sorts before a join at the same instant.
  */
 static int32
-peak_of(CcEventApply *cx, Datum instance, TimestampTz ended)
+peak_of(CcEventApply *apply, Datum instance, TimestampTz ended)
 {
-	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[2] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session)};
-	CcScan		sc;
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
+	CcKey		keys[2] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session)};
+	CcScan		scan;
 	CcEdge	   *edges;
 	int			n = 0;
 	int			cap = 64;
@@ -840,13 +850,13 @@ peak_of(CcEventApply *cx, Datum instance, TimestampTz ended)
 	int32		peak = 0;
 
 	/* From the table: cc_flush_group wrote the group's intervals first. */
-	Assert(cx->group->nnames == 0);
+	Assert(apply->group->nnames == 0);
 	edges = palloc(sizeof(CcEdge) * cap);
-	cc_scan_begin(&sc, p, 2, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, participants, 2, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		bool		isnull;
-		Datum		inst = cc_scan_get(&sc, P_INSTANCE, &isnull);
+		Datum		inst = cc_scan_get(&scan, P_INSTANCE, &isnull);
 		Datum		left;
 
 		if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(instance))
@@ -856,13 +866,13 @@ peak_of(CcEventApply *cx, Datum instance, TimestampTz ended)
 			cap *= 2;
 			edges = repalloc(edges, sizeof(CcEdge) * cap);
 		}
-		edges[n].t = DatumGetTimestampTz(cc_scan_get(&sc, P_JOINED, &isnull));
+		edges[n].t = DatumGetTimestampTz(cc_scan_get(&scan, P_JOINED, &isnull));
 		edges[n++].d = 1;
-		left = cc_scan_get(&sc, P_LEFT, &isnull);
+		left = cc_scan_get(&scan, P_LEFT, &isnull);
 		edges[n].t = isnull ? ended : DatumGetTimestampTz(left);
 		edges[n++].d = -1;
 	}
-	cc_scan_end(&sc);
+	cc_scan_end(&scan);
 
 	qsort(edges, n, sizeof(CcEdge), edge_cmp);
 	for (int i = 0; i < n; i++)
@@ -877,9 +887,10 @@ peak_of(CcEventApply *cx, Datum instance, TimestampTz ended)
 
 /* The instance's peak is recomputed at the end of the group (cc_flush_group). */
 static void
-cc_recompute_peak(CcEventApply *cx, Datum instance)
+cc_recompute_peak(CcEventApply *apply, Datum instance)
 {
-	pending_write(cx->group, CC_SESSIONS, S_PEAK, cx->app, cx->session, instance, true)->delta = 1;
+	pending_write(apply->group, CC_SESSIONS, S_PEAK, apply->app, apply->session, instance,
+				  true)->delta = 1;
 }
 
 static bool
@@ -897,15 +908,15 @@ merge_writes(CcRow *row, void *arg)
 {
 	bool		changed = false;
 
-	for (CcPendingWrite **w = arg; *w; w++)
+	for (CcPendingWrite **pending = arg; *pending; pending++)
 	{
-		Datum		at = TimestampTzGetDatum((*w)->at);
+		Datum		at = TimestampTzGetDatum((*pending)->at);
 
-		if ((*w)->rel == CC_SESSIONS && (*w)->col == S_PEAK)
-			changed |= cc_set_column(row, S_PEAK, Int32GetDatum((*w)->delta), false);
-		else if ((*w)->rel == CC_SESSIONS || (*w)->col == C_PCOUNT)
-			changed |= merge_add(row, *w);
-		else if ((*w)->col == C_STARTED)
+		if ((*pending)->rel == CC_SESSIONS && (*pending)->col == S_PEAK)
+			changed |= cc_set_column(row, S_PEAK, Int32GetDatum((*pending)->delta), false);
+		else if ((*pending)->rel == CC_SESSIONS || (*pending)->col == C_PCOUNT)
+			changed |= merge_add(row, *pending);
+		else if ((*pending)->col == C_STARTED)
 			changed |= cc_merge_least(row, C_STARTED, at, false);
 		else
 			changed |= cc_merge_greatest(row, C_ENDED, at, false);
@@ -921,79 +932,81 @@ merge_writes(CcRow *row, void *arg)
  * they now are.
  */
 static void
-cc_flush_group(CcGroup *g, Oid namespace)
+cc_flush_group(CcGroup *group, Oid namespace)
 {
-	CcEventApply	cx = {NULL};
+	CcEventApply apply = {NULL};
 
-	if (g->nwrites == 0 && g->nnames == 0)
+	if (group->nwrites == 0 && group->nnames == 0)
 		return;
-	cx.group = g;
-	cx.st = cc_store_begin(namespace);
+	apply.group = group;
+	apply.store = cc_store_begin(namespace);
 	/* The intervals first: peaks are computed from them. */
-	cc_flush_intervals(g, cx.st);
-	for (int i = 0; i < g->nwrites; i++)
+	cc_flush_intervals(group, apply.store);
+	for (int i = 0; i < group->nwrites; i++)
 	{
-		CcPendingWrite *w = &g->writes[i];
-		CcPendingWrite **mine;	/* this and the row's later writes, in one update */
-		int			n = 0;
+		CcPendingWrite *pending = &group->writes[i];
+		CcPendingWrite **row_writes;	/* this and the row's later writes, in one update */
+		int			nrow_writes = 0;
 		CcRow		row;
 		bool		found;
 
-		if (w->delta == 0)
+		if (pending->delta == 0)
 			continue;
-		mine = palloc(sizeof(CcPendingWrite *) * (g->nwrites - i + 1));
-		for (int j = i; j < g->nwrites; j++)
+		row_writes = palloc(sizeof(CcPendingWrite *) * (group->nwrites - i + 1));
+		for (int j = i; j < group->nwrites; j++)
 		{
-			CcPendingWrite *o = &g->writes[j];
+			CcPendingWrite *other = &group->writes[j];
 
-			if (o->delta != 0 && write_is_on_row(o, w->rel, w->app, w->session, w->started))
-				mine[n++] = o;
+			if (other->delta != 0 &&
+				write_is_on_row(other, pending->rel, pending->app, pending->session, pending->started))
+				row_writes[nrow_writes++] = other;
 		}
-		mine[n] = NULL;
-		cx.app = w->app;
-		cx.session = w->session;
-		if (w->rel == CC_SESSIONS)
-			found = cc_fetch_instance(&cx, TimestampTzGetDatum(w->started), &row);
+		row_writes[nrow_writes] = NULL;
+		apply.app = pending->app;
+		apply.session = pending->session;
+		if (pending->rel == CC_SESSIONS)
+			found = cc_fetch_instance(&apply, TimestampTzGetDatum(pending->started), &row);
 		else
 		{
-			CcRow	   *call = cc_fetch_call(&cx);
+			CcRow	   *call = cc_fetch_call(&apply);
 
 			found = call != NULL;
 			if (found)
 				row = *call;
-			cx.call_known = false;
+			apply.call_known = false;
 		}
 		if (!found)
 		{
 			bool		only_peaks = true;
 
-			for (int j = 0; j < n; j++)
-				only_peaks &= mine[j]->rel == CC_SESSIONS && mine[j]->col == S_PEAK;
+			for (int j = 0; j < nrow_writes; j++)
+				only_peaks &= row_writes[j]->rel == CC_SESSIONS && row_writes[j]->col == S_PEAK;
 			if (!only_peaks)
 				elog(ERROR, "cometchat_webhooks: a %s row to write on is gone",
-					 w->rel == CC_SESSIONS ? "sessions" : "calls");
-			n = 0;
+					 pending->rel == CC_SESSIONS ? "sessions" : "calls");
+			nrow_writes = 0;
 		}
 		/* A peak wanted: computed from the intervals as they now are, once the instance has ended. */
-		for (int j = 0; j < n; j++)
-			if (mine[j]->col == S_PEAK && mine[j]->rel == CC_SESSIONS)
+		for (int j = 0; j < nrow_writes; j++)
+			if (row_writes[j]->col == S_PEAK && row_writes[j]->rel == CC_SESSIONS)
 			{
 				if (CC_ISNULL(&row, S_ENDED))
-					mine[j--] = mine[--n];
+					row_writes[j--] = row_writes[--nrow_writes];
 				else
-					mine[j]->delta = peak_of(&cx, TimestampTzGetDatum(w->started),
+					row_writes[j]->delta = peak_of(&apply, TimestampTzGetDatum(pending->started),
 											 DatumGetTimestampTz(CC_GET(&row, S_ENDED)));
 			}
-		mine[n] = NULL;
-		if (n > 0)
-			cc_update_merge(cx.st, &row, merge_writes, mine);
-		for (int j = i; j < g->nwrites; j++)
-			if (write_is_on_row(&g->writes[j], w->rel, w->app, w->session, w->started))
-				g->writes[j].delta = 0;
-		pfree(mine);
+		row_writes[nrow_writes] = NULL;
+		if (nrow_writes > 0)
+			cc_update_merge(apply.store, &row, merge_writes, row_writes);
+		for (int j = i; j < group->nwrites; j++)
+			if (write_is_on_row(&group->writes[j], pending->rel, pending->app, pending->session,
+								pending->started))
+				group->writes[j].delta = 0;
+		pfree(row_writes);
 	}
-	cc_store_end(cx.st);
-	g->nwrites = 0;
+	cc_store_end(apply.store);
+	group->nwrites = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1045,35 +1058,38 @@ cc_row_copy(CcRow *dst, const CcRow *src)
  * relcache invalidation since they were kept may have made a new store.
  */
 static void
-cc_point_intervals(CcGroup *g, CcStore *st)
+cc_point_intervals(CcGroup *group, CcStore *store)
 {
-	CcRel	   *p;
+	CcRel	   *participants;
 
-	if (g->nnames == 0 || g->names_store == st->generation)
+	if (group->nnames == 0 || group->names_store == store->generation)
 		return;
-	p = cc_rel(st, CC_PARTICIPANTS);
-	for (int i = 0; i < g->nnames; i++)
-		for (int j = 0; j < g->names[i].nrows; j++)
-			g->names[i].rows[j].r = p;
-	g->names_store = st->generation;
+	participants = cc_rel(store, CC_PARTICIPANTS);
+	for (int i = 0; i < group->nnames; i++)
+		for (int j = 0; j < group->names[i].nrows; j++)
+			group->names[i].rows[j].r = participants;
+	group->names_store = store->generation;
 }
 
 /* Adds a copy of row to the name's intervals, in the group's memory. */
 static void
-cc_keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
+cc_keep_interval(CcGroup *group, CcNameIntervals *intervals, CcRow *row, CcRowState state)
 {
-	MemoryContext old = MemoryContextSwitchTo(g->cxt);
+	MemoryContext old = MemoryContextSwitchTo(group->cxt);
 
-	if (ni->nrows == ni->cap)
+	if (intervals->nrows == intervals->cap)
 	{
-		ni->cap = ni->cap ? ni->cap * 2 : 2;
-		ni->rows = ni->rows ? repalloc(ni->rows, sizeof(CcRow) * ni->cap) : palloc(sizeof(CcRow) * ni->cap);
-		ni->state = ni->state ? repalloc(ni->state, sizeof(CcRowState) * ni->cap)
-			: palloc(sizeof(CcRowState) * ni->cap);
+		intervals->cap = intervals->cap ? intervals->cap * 2 : 2;
+		intervals->rows = intervals->rows ?
+			repalloc(intervals->rows, sizeof(CcRow) * intervals->cap) :
+			palloc(sizeof(CcRow) * intervals->cap);
+		intervals->state = intervals->state ?
+			repalloc(intervals->state, sizeof(CcRowState) * intervals->cap) :
+			palloc(sizeof(CcRowState) * intervals->cap);
 	}
-	cc_row_init(&ni->rows[ni->nrows], row->r);
-	cc_row_copy(&ni->rows[ni->nrows], row);
-	ni->state[ni->nrows++] = state;
+	cc_row_init(&intervals->rows[intervals->nrows], row->r);
+	cc_row_copy(&intervals->rows[intervals->nrows], row);
+	intervals->state[intervals->nrows++] = state;
 	MemoryContextSwitchTo(old);
 }
 
@@ -1082,73 +1098,75 @@ cc_keep_interval(CcGroup *g, CcNameIntervals *ni, CcRow *row, CcRowState state)
  * table, and forgets the intervals.
  */
 static void
-cc_flush_intervals(CcGroup *g, CcStore *st)
+cc_flush_intervals(CcGroup *group, CcStore *store)
 {
-	cc_point_intervals(g, st);
-	for (int i = 0; i < g->nnames; i++)
+	cc_point_intervals(group, store);
+	for (int i = 0; i < group->nnames; i++)
 	{
-		CcNameIntervals *ni = &g->names[i];
+		CcNameIntervals *intervals = &group->names[i];
 
-		for (int j = 0; j < ni->nrows; j++)
+		for (int j = 0; j < intervals->nrows; j++)
 		{
-			if (ni->state[j] == ROW_NEW)
-				cc_insert(st, &ni->rows[j]);
-			else if (ni->state[j] == ROW_CHANGED)
-				cc_update(st, &ni->rows[j]);
+			if (intervals->state[j] == ROW_NEW)
+				cc_insert(store, &intervals->rows[j]);
+			else if (intervals->state[j] == ROW_CHANGED)
+				cc_update(store, &intervals->rows[j]);
 		}
 	}
 	/* The rows stay in the group's memory until it ends; only what they take is small. */
-	g->nnames = 0;
+	group->nnames = 0;
 }
 
 /* The name's intervals in the session id, read from the table on first use in the group. */
 static CcNameIntervals *
-cc_name_intervals(CcEventApply *cx, Datum name)
+cc_name_intervals(CcEventApply *apply, Datum name)
 {
-	CcGroup    *g = cx->group;
-	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
-	CcKey		k[3] = {CC_KEY_EQ(P_APP, cx->app), CC_KEY_EQ(P_SESSION, cx->session), CC_KEY_EQ(P_NAME, name)};
-	CcNameIntervals *ni;
-	CcScan		sc;
+	CcGroup    *group = apply->group;
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
+	CcKey		keys[3] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session),
+	CC_KEY_EQ(P_NAME, name)};
+	CcNameIntervals *intervals;
+	CcScan		scan;
 	MemoryContext old;
 
-	if (g->nnames > 0 &&
-		(!cc_texts_equal(g->names_app, cx->app) || !cc_texts_equal(g->names_session, cx->session)))
-		cc_flush_intervals(g, cx->st);
-	for (int i = 0; i < g->nnames; i++)
-		if (cc_texts_equal(g->names[i].name, name))
-			return &g->names[i];
-	if (g->nnames == CC_MAX_CACHED_NAMES)
-		cc_flush_intervals(g, cx->st);
+	if (group->nnames > 0 &&
+		(!cc_texts_equal(group->names_app, apply->app) ||
+		 !cc_texts_equal(group->names_session, apply->session)))
+		cc_flush_intervals(group, apply->store);
+	for (int i = 0; i < group->nnames; i++)
+		if (cc_texts_equal(group->names[i].name, name))
+			return &group->names[i];
+	if (group->nnames == CC_MAX_CACHED_NAMES)
+		cc_flush_intervals(group, apply->store);
 
-	old = MemoryContextSwitchTo(g->cxt);
-	if (g->nnames == 0)
+	old = MemoryContextSwitchTo(group->cxt);
+	if (group->nnames == 0)
 	{
-		g->names_app = datumCopy(cx->app, false, -1);
-		g->names_session = datumCopy(cx->session, false, -1);
-		g->names_store = cx->st->generation;
+		group->names_app = datumCopy(apply->app, false, -1);
+		group->names_session = datumCopy(apply->session, false, -1);
+		group->names_store = apply->store->generation;
 	}
-	if (g->nnames == g->names_cap)
+	if (group->nnames == group->names_cap)
 	{
-		g->names_cap = g->names_cap ? g->names_cap * 2 : 8;
-		g->names = g->names ? repalloc(g->names, sizeof(CcNameIntervals) * g->names_cap)
-			: palloc(sizeof(CcNameIntervals) * g->names_cap);
+		group->names_cap = group->names_cap ? group->names_cap * 2 : 8;
+		group->names = group->names ? repalloc(group->names, sizeof(CcNameIntervals) * group->names_cap)
+			: palloc(sizeof(CcNameIntervals) * group->names_cap);
 	}
-	ni = &g->names[g->nnames++];
-	memset(ni, 0, sizeof(*ni));
-	ni->name = datumCopy(name, false, -1);
+	intervals = &group->names[group->nnames++];
+	memset(intervals, 0, sizeof(*intervals));
+	intervals->name = datumCopy(name, false, -1);
 	MemoryContextSwitchTo(old);
 
-	cc_scan_begin(&sc, p, 3, k, -1, ForwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, participants, 3, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		CcRow		row;
 
-		cc_row_from_scan(&row, &sc);
-		cc_keep_interval(g, ni, &row, ROW_CLEAN);
+		cc_row_from_scan(&row, &scan);
+		cc_keep_interval(group, intervals, &row, ROW_CLEAN);
 	}
-	cc_scan_end(&sc);
-	return ni;
+	cc_scan_end(&scan);
+	return intervals;
 }
 
 /* Merges what an event tells of an interval (mine) into its row. */
@@ -1160,10 +1178,12 @@ merge_interval(CcRow *row, CcRow *mine)
 
 	changed = cc_merge_sourced(row, P_LEFT, P_LEFT_FROM, CC_GET(mine, P_LEFT), CC_ISNULL(mine, P_LEFT),
 							CC_GET(mine, P_LEFT_FROM), CC_ISNULL(mine, P_LEFT_FROM));
-	changed |= cc_merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO), CC_ISNULL(mine, P_AUDIO),
-							 CC_GET(mine, P_AUDIO_FROM), CC_ISNULL(mine, P_AUDIO_FROM));
+	changed |= cc_merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO),
+								CC_ISNULL(mine, P_AUDIO), CC_GET(mine, P_AUDIO_FROM),
+								CC_ISNULL(mine, P_AUDIO_FROM));
 	for (int i = 0; i < lengthof(greatest); i++)
-		changed |= cc_merge_greatest(row, greatest[i], CC_GET(mine, greatest[i]), CC_ISNULL(mine, greatest[i]));
+		changed |= cc_merge_greatest(row, greatest[i], CC_GET(mine, greatest[i]),
+									 CC_ISNULL(mine, greatest[i]));
 	return changed;
 }
 
@@ -1173,25 +1193,25 @@ merge_interval(CcRow *row, CcRow *mine)
  * count it there (on the call).
  */
 static void
-apply_interval(CcEventApply *cx, const CcInterval *iv, bool defer_peak)
+apply_interval(CcEventApply *apply, const CcInterval *iv, bool defer_peak)
 {
-	CcEvent    *ev = cx->ev;
-	CcRel	   *p = cc_rel(cx->st, CC_PARTICIPANTS);
+	CcEvent    *ev = apply->ev;
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
 	Datum		name = PointerGetDatum(cstring_to_text_with_len(iv->name, iv->name_len));
 	Datum		joined = cc_time_datum(iv->joined_at);
-	Datum		source = cc_enum_column_value(p, P_LEFT_FROM, iv->source);
+	Datum		source = cc_enum_column_value(participants, P_LEFT_FROM, iv->source);
 	Datum		instance = (Datum) 0;
 	bool		ended = false;
-	bool		has_instance = cc_instance_at(cx, joined, &instance, &ended);
-	CcNameIntervals *ni = cc_name_intervals(cx, name);
+	bool		has_instance = cc_instance_at(apply, joined, &instance, &ended);
+	CcNameIntervals *intervals = cc_name_intervals(apply, name);
 	CcRow		mine;			/* the interval as this event tells it */
 	int			found = -1;
 	bool		new_in_instance = true;
 	bool		new_in_session = true;
 
-	cc_row_init(&mine, p);
-	CC_SET(&mine, P_APP, cx->app, false);
-	CC_SET(&mine, P_SESSION, cx->session, false);
+	cc_row_init(&mine, participants);
+	CC_SET(&mine, P_APP, apply->app, false);
+	CC_SET(&mine, P_SESSION, apply->session, false);
 	CC_SET(&mine, P_INSTANCE, instance, !has_instance);
 	CC_SET(&mine, P_NAME, name, false);
 	CC_SET(&mine, P_JOINED, joined, false);
@@ -1213,9 +1233,9 @@ apply_interval(CcEventApply *cx, const CcInterval *iv, bool defer_peak)
 	}
 
 	/* The name's intervals: this one, if known, and whether there are others. */
-	for (int i = 0; i < ni->nrows; i++)
+	for (int i = 0; i < intervals->nrows; i++)
 	{
-		CcRow	   *other = &ni->rows[i];
+		CcRow	   *other = &intervals->rows[i];
 
 		if (DatumGetTimestampTz(CC_GET(other, P_JOINED)) == DatumGetTimestampTz(joined))
 		{
@@ -1233,34 +1253,34 @@ apply_interval(CcEventApply *cx, const CcInterval *iv, bool defer_peak)
 		CcRow		row;
 
 		/* Merged in the event's memory, kept in the group's. */
-		cc_row_init(&row, p);
-		cc_row_copy(&row, &ni->rows[found]);
+		cc_row_init(&row, participants);
+		cc_row_copy(&row, &intervals->rows[found]);
 		if (merge_interval(&row, &mine))
 		{
-			cc_row_copy(&ni->rows[found], &row);
-			if (ni->state[found] == ROW_CLEAN)
-				ni->state[found] = ROW_CHANGED;
+			cc_row_copy(&intervals->rows[found], &row);
+			if (intervals->state[found] == ROW_CLEAN)
+				intervals->state[found] = ROW_CHANGED;
 		}
 	}
 	else
 	{
-		cc_keep_interval(cx->group, ni, &mine, ROW_NEW);
+		cc_keep_interval(apply->group, intervals, &mine, ROW_NEW);
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
-			cc_count_on_instance(cx, instance, S_PCOUNT);
+			cc_count_on_instance(apply, instance, S_PCOUNT);
 		if (new_in_session)
-			cc_count_on_call(cx);
+			cc_count_on_call(apply);
 	}
 
 	if (has_instance && ended && !defer_peak)
-		cc_recompute_peak(cx, instance);
+		cc_recompute_peak(apply, instance);
 }
 
 static void
-cc_apply_participant_event(CcEventApply *cx)
+cc_apply_participant_event(CcEventApply *apply)
 {
-	CcEvent    *ev = cx->ev;
+	CcEvent    *ev = apply->ev;
 	CcInterval	iv = {0};
 
 	iv.name = ev->v[SLOT_NAME].str;
@@ -1280,24 +1300,25 @@ cc_apply_participant_event(CcEventApply *cx)
 		iv.has_audio = true;
 		iv.audio_only = ev->v[SLOT_AUDIO_CALL].flag;
 	}
-	apply_interval(cx, &iv, false);
+	apply_interval(apply, &iv, false);
 }
 
 static void
-cc_apply_recording(CcEventApply *cx)
+cc_apply_recording(CcEventApply *apply)
 {
-	CcEvent    *ev = cx->ev;
-	CcRel	   *r = cc_rel(cx->st, CC_RECORDINGS);
+	CcEvent    *ev = apply->ev;
+	CcRel	   *recordings = cc_rel(apply->store, CC_RECORDINGS);
 	Datum		started = cc_time_datum(ev->v[SLOT_RECORDING_START].num);
 	Datum		instance = (Datum) 0;
 	bool		ended;
-	bool		has_instance = cc_instance_at(cx, started, &instance, &ended);
+	bool		has_instance = cc_instance_at(apply, started, &instance, &ended);
 	Datum		duration = (Datum) 0;
 	bool		no_duration = !ev->v[SLOT_RECORDING_DURATION].present;
 	Datum		url = PointerGetDatum(cc_value_text(&ev->v[SLOT_RECORDING_URL]));
 	bool		no_date = !ev->v[SLOT_RECORDING_DATE].present;
 	Datum		date = DateADTGetDatum((DateADT) ev->v[SLOT_RECORDING_DATE].num);
-	CcKey		k[3] = {CC_KEY_EQ(R_APP, cx->app), CC_KEY_EQ(R_SESSION, cx->session), CC_KEY_EQ(R_STARTED, started)};
+	CcKey		keys[3] = {CC_KEY_EQ(R_APP, apply->app), CC_KEY_EQ(R_SESSION, apply->session),
+	CC_KEY_EQ(R_STARTED, started)};
 	CcRow		mine;			/* the recording as this event tells it */
 	CcRow		row;
 
@@ -1312,30 +1333,31 @@ cc_apply_recording(CcEventApply *cx)
 									   Int32GetDatum(0), secs);
 	}
 
-	cc_row_init(&mine, r);
-	CC_SET(&mine, R_APP, cx->app, false);
-	CC_SET(&mine, R_SESSION, cx->session, false);
+	cc_row_init(&mine, recordings);
+	CC_SET(&mine, R_APP, apply->app, false);
+	CC_SET(&mine, R_SESSION, apply->session, false);
 	CC_SET(&mine, R_INSTANCE, instance, !has_instance);
 	CC_SET(&mine, R_STARTED, started, false);
 	CC_SET(&mine, R_DURATION, duration, no_duration);
 	CC_SET(&mine, R_URL, url, false);
 	CC_SET(&mine, R_DATE, date, no_date);
 
-	if (cc_fetch(&row, r, 3, k, -1, ForwardScanDirection))
+	if (cc_fetch(&row, recordings, 3, keys, -1, ForwardScanDirection))
 	{
 		/* The same recording again: each fact merges by GREATEST. */
 		static const int facts[] = {R_DURATION, R_URL, R_DATE};
 		bool		changed = false;
 
 		for (int i = 0; i < lengthof(facts); i++)
-			changed |= cc_merge_greatest(&row, facts[i], CC_GET(&mine, facts[i]), CC_ISNULL(&mine, facts[i]));
+			changed |= cc_merge_greatest(&row, facts[i], CC_GET(&mine, facts[i]),
+										 CC_ISNULL(&mine, facts[i]));
 		if (changed)
-			cc_update(cx->st, &row);
+			cc_update(apply->store, &row);
 		return;
 	}
-	cc_insert(cx->st, &mine);
+	cc_insert(apply->store, &mine);
 	if (has_instance)
-		cc_count_on_instance(cx, instance, S_RCOUNT);
+		cc_count_on_instance(apply, instance, S_RCOUNT);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1355,24 +1377,25 @@ typedef struct CcAdoption
 
 /* Whether a row at t, of instance inst, is in the new instance's range and not in it yet. */
 static bool
-adoption_covers(const CcAdoption *a, TimestampTz t, Datum inst, bool inst_null)
+adoption_covers(const CcAdoption *adoption, TimestampTz t, Datum inst, bool inst_null)
 {
-	if (!(t >= a->from || a->first) || (a->has_next && t >= a->next))
+	if (!(t >= adoption->from || adoption->first) || (adoption->has_next && t >= adoption->next))
 		return false;
-	return inst_null || DatumGetTimestampTz(inst) != a->from;
+	return inst_null || DatumGetTimestampTz(inst) != adoption->from;
 }
 
 static bool
-scan_row_adoptable(CcScan *s, void *arg)
+scan_row_adoptable(CcScan *scan, void *arg)
 {
-	CcAdoption    *a = arg;
+	CcAdoption *adoption = arg;
 	bool		isnull;
-	TimestampTz t = DatumGetTimestampTz(cc_scan_get(s, a->time_col, &isnull));
-	Datum		inst = cc_scan_get(s, a->inst_col, &isnull);
+	TimestampTz t = DatumGetTimestampTz(cc_scan_get(scan, adoption->time_col, &isnull));
+	Datum		inst = cc_scan_get(scan, adoption->inst_col, &isnull);
 
-	if (!adoption_covers(a, t, inst, isnull))
+	if (!adoption_covers(adoption, t, inst, isnull))
 		return false;
-	return !a->kept || !cc_keeps_intervals_of_name(a->kept, cc_scan_get(s, P_NAME, &isnull));
+	return !adoption->kept ||
+		!cc_keeps_intervals_of_name(adoption->kept, cc_scan_get(scan, P_NAME, &isnull));
 }
 
 /*
@@ -1382,41 +1405,43 @@ scan_row_adoptable(CcScan *s, void *arg)
  * moved.
  */
 static int
-adopt_rows(CcEventApply *cx, CcRelId id, Datum started, bool first, bool has_next, Datum next)
+adopt_rows(CcEventApply *apply, CcRelId id, Datum started, bool first, bool has_next, Datum next)
 {
-	bool		p = id == CC_PARTICIPANTS;
-	CcAdoption		a = {p ? P_JOINED : R_STARTED, p ? P_INSTANCE : R_INSTANCE,
+	bool		is_participants = id == CC_PARTICIPANTS;
+	CcAdoption	adoption = {is_participants ? P_JOINED : R_STARTED,
+		is_participants ? P_INSTANCE : R_INSTANCE,
 		DatumGetTimestampTz(started), first, has_next,
 	has_next ? DatumGetTimestampTz(next) : 0, NULL};
-	CcKey		k[2] = {CC_KEY_EQ(p ? P_APP : R_APP, cx->app), CC_KEY_EQ(p ? P_SESSION : R_SESSION, cx->session)};
-	CcGroup    *g = cx->group;
+	CcKey		keys[2] = {CC_KEY_EQ(is_participants ? P_APP : R_APP, apply->app),
+	CC_KEY_EQ(is_participants ? P_SESSION : R_SESSION, apply->session)};
+	CcGroup    *group = apply->group;
 	CcRow	   *rows;
 	int			n;
 	int			moved = 0;
 
 	/* The intervals the group keeps move in memory (an instance is a timestamp: by value). */
-	if (p && cc_keeps_intervals_of(g, cx->app, cx->session))
+	if (is_participants && cc_keeps_intervals_of(group, apply->app, apply->session))
 	{
-		a.kept = g;
-		for (int i = 0; i < g->nnames; i++)
-			for (int j = 0; j < g->names[i].nrows; j++)
+		adoption.kept = group;
+		for (int i = 0; i < group->nnames; i++)
+			for (int j = 0; j < group->names[i].nrows; j++)
 			{
-				CcRow	   *row = &g->names[i].rows[j];
+				CcRow	   *row = &group->names[i].rows[j];
 
-				if (!adoption_covers(&a, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
+				if (!adoption_covers(&adoption, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
 							CC_GET(row, P_INSTANCE), CC_ISNULL(row, P_INSTANCE)))
 					continue;
 				CC_SET(row, P_INSTANCE, started, false);
-				if (g->names[i].state[j] == ROW_CLEAN)
-					g->names[i].state[j] = ROW_CHANGED;
+				if (group->names[i].state[j] == ROW_CLEAN)
+					group->names[i].state[j] = ROW_CHANGED;
 				moved++;
 			}
 	}
-	n = cc_fetch_all(&rows, cc_rel(cx->st, id), 2, k, -1, scan_row_adoptable, &a);
+	n = cc_fetch_all(&rows, cc_rel(apply->store, id), 2, keys, -1, scan_row_adoptable, &adoption);
 	for (int i = 0; i < n; i++)
 	{
-		CC_SET(&rows[i], a.inst_col, started, false);
-		cc_update(cx->st, &rows[i]);
+		CC_SET(&rows[i], adoption.inst_col, started, false);
+		cc_update(apply->store, &rows[i]);
 	}
 	return moved + n;
 }
@@ -1427,32 +1452,33 @@ adopt_rows(CcEventApply *cx, CcRelId id, Datum started, bool first, bool has_nex
  * before it (or from none), and both are recounted.
  */
 static void
-cc_apply_instance(CcEventApply *cx)
+cc_apply_instance(CcEventApply *apply)
 {
-	CcEvent    *ev = cx->ev;
-	CcRel	   *s = cc_rel(cx->st, CC_SESSIONS);
+	CcEvent    *ev = apply->ev;
+	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
 	bool		is_end = ev->spec->shape == SHAPE_END;
 	Datum		started = cc_time_datum(ev->v[SLOT_CREATED_AT].num);
 	Datum		ended_at = is_end ? cc_time_datum(ev->v[SLOT_DESTROYED_AT].num) : (Datum) 0;
-	Datum		mode = cc_enum_column_value(s, S_MODE, ev->spec->flow == FLOW_RINGING ? "call" : "meet");
+	Datum		mode = cc_enum_column_value(sessions, S_MODE,
+											ev->spec->flow == FLOW_RINGING ? "call" : "meet");
 	CcRow		row;
-	bool		is_new = !cc_fetch_instance(cx, started, &row);
+	bool		is_new = !cc_fetch_instance(apply, started, &row);
 	bool		end_changed = false;
 
 	/* Its instance, or its end, is about to change. */
-	cx->group->instances_valid = false;
+	apply->group->instances_valid = false;
 
 	if (is_new)
 	{
-		cc_row_init(&row, s);
-		CC_SET(&row, S_APP, cx->app, false);
-		CC_SET(&row, S_SESSION, cx->session, false);
+		cc_row_init(&row, sessions);
+		CC_SET(&row, S_APP, apply->app, false);
+		CC_SET(&row, S_SESSION, apply->session, false);
 		CC_SET(&row, S_STARTED, started, false);
 		CC_SET(&row, S_MODE, mode, false);
 		CC_SET(&row, S_ENDED, ended_at, !is_end);
 		CC_SET(&row, S_PCOUNT, Int32GetDatum(0), false);
 		CC_SET(&row, S_RCOUNT, Int32GetDatum(0), false);
-		cc_insert(cx->st, &row);
+		cc_insert(apply->store, &row);
 	}
 	else
 	{
@@ -1460,39 +1486,39 @@ cc_apply_instance(CcEventApply *cx)
 
 		end_changed = cc_merge_greatest(&row, S_ENDED, ended_at, !is_end);
 		if (changed || end_changed)
-			cc_update(cx->st, &row);
+			cc_update(apply->store, &row);
 	}
 
-	if (ev->spec->flow == FLOW_RINGING && (cc_call_known_to_exist(cx) || cc_fetch_call(cx)))
+	if (ev->spec->flow == FLOW_RINGING && (cc_call_known_to_exist(apply) || cc_fetch_call(apply)))
 	{
-		cc_call_time(cx, C_STARTED, started);
+		cc_call_time(apply, C_STARTED, started);
 		if (is_end)
-			cc_call_time(cx, C_ENDED, ended_at);
+			cc_call_time(apply, C_ENDED, ended_at);
 	}
 
 	if (is_new)
 	{
 		Datum		prev = (Datum) 0;
 		Datum		next = (Datum) 0;
-		bool		has_prev = neighbouring_instance(cx, started, BackwardScanDirection, &prev);
-		bool		has_next = neighbouring_instance(cx, started, ForwardScanDirection, &next);
+		bool		has_prev = neighbouring_instance(apply, started, BackwardScanDirection, &prev);
+		bool		has_next = neighbouring_instance(apply, started, ForwardScanDirection, &next);
 		int			moved;
 
-		moved = adopt_rows(cx, CC_PARTICIPANTS, started, !has_prev, has_next, next);
-		moved += adopt_rows(cx, CC_RECORDINGS, started, !has_prev, has_next, next);
+		moved = adopt_rows(apply, CC_PARTICIPANTS, started, !has_prev, has_next, next);
+		moved += adopt_rows(apply, CC_RECORDINGS, started, !has_prev, has_next, next);
 		if (moved > 0)
 		{
 			/* Rows came from the instance before, or, for a new first instance, the one after. */
-			cc_recount_instance(cx, started);
+			cc_recount_instance(apply, started);
 			if (has_prev)
 			{
-				cc_recount_instance(cx, prev);
-				cc_recompute_peak(cx, prev);
+				cc_recount_instance(apply, prev);
+				cc_recompute_peak(apply, prev);
 			}
 			else if (has_next)
 			{
-				cc_recount_instance(cx, next);
-				cc_recompute_peak(cx, next);
+				cc_recount_instance(apply, next);
+				cc_recompute_peak(apply, next);
 			}
 		}
 	}
@@ -1505,12 +1531,12 @@ cc_apply_instance(CcEventApply *cx)
 			CcInterval	iv = {occ->name, occ->name_len, occ->joined_at, occ->has_left,
 			occ->left_at, "end_event", occ->has_audio, occ->audio_call};
 
-			apply_interval(cx, &iv, true);
+			apply_interval(apply, &iv, true);
 		}
 	}
 	/* Only an ended instance has a peak: a start event cannot end one. */
 	if (is_end && (is_new || end_changed || ev->noccupants > 0))
-		cc_recompute_peak(cx, started);
+		cc_recompute_peak(apply, started);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1559,27 +1585,27 @@ call_precedes(CcRow *a, CcRow *b)
  * initiated in the same second, the longest, then greatest, message id.
  */
 static bool
-outcome_target(CcEventApply *cx, Datum conversation, Datum t, Datum *call_id)
+outcome_target(CcEventApply *apply, Datum conversation, Datum t, Datum *call_id)
 {
-	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
-	CcKey		k[4] = {CC_KEY_EQ(C_CONVERSATION, conversation), CC_KEY_EQ(C_APP, cx->app),
+	CcRel	   *calls = cc_rel(apply->store, CC_CALLS);
+	CcKey		keys[4] = {CC_KEY_EQ(C_CONVERSATION, conversation), CC_KEY_EQ(C_APP, apply->app),
 		{C_INITIATED, BTLessEqualStrategyNumber, t},
 	{C_INITIATED, BTGreaterEqualStrategyNumber,
 	TimestampTzGetDatum(DatumGetTimestampTz(t) - outcome_window())}};
-	CcScan		sc;
+	CcScan		scan;
 	bool		found = false;
 	TimestampTz best_at = 0;
 
-	cc_scan_begin(&sc, c, 4, k, C_INITIATED, BackwardScanDirection);
-	while (cc_scan_next(&sc))
+	cc_scan_begin(&scan, calls, 4, keys, C_INITIATED, BackwardScanDirection);
+	while (cc_scan_next(&scan))
 	{
 		bool		isnull;
-		Datum		id = cc_scan_get(&sc, C_CALL, &isnull);
+		Datum		id = cc_scan_get(&scan, C_CALL, &isnull);
 		TimestampTz at;
 
 		if (isnull)
 			continue;
-		at = DatumGetTimestampTz(cc_scan_get(&sc, C_INITIATED, &isnull));
+		at = DatumGetTimestampTz(cc_scan_get(&scan, C_INITIATED, &isnull));
 		if (found && at != best_at)
 			break;
 		if (found)
@@ -1587,7 +1613,7 @@ outcome_target(CcEventApply *cx, Datum conversation, Datum t, Datum *call_id)
 			int32		l = text_length(id);
 			int32		lbest = text_length(*call_id);
 
-			if (l < lbest || (l == lbest && cc_column_cmp(c, C_CALL, id, *call_id) <= 0))
+			if (l < lbest || (l == lbest && cc_column_cmp(calls, C_CALL, id, *call_id) <= 0))
 				continue;
 			pfree(DatumGetPointer(*call_id));
 		}
@@ -1595,66 +1621,70 @@ outcome_target(CcEventApply *cx, Datum conversation, Datum t, Datum *call_id)
 		best_at = at;
 		found = true;
 	}
-	cc_scan_end(&sc);
+	cc_scan_end(&scan);
 	return found;
 }
 
 /* The outcome rows linked to a call. */
 static int
-linked_outcomes(CcEventApply *cx, Datum call_id, CcRow **rows)
+linked_outcomes(CcEventApply *apply, Datum call_id, CcRow **rows)
 {
-	CcKey		k[2] = {CC_KEY_EQ(O_LINKED, call_id), CC_KEY_EQ(O_APP, cx->app)};
+	CcKey		keys[2] = {CC_KEY_EQ(O_LINKED, call_id), CC_KEY_EQ(O_APP, apply->app)};
 
-	return cc_fetch_all(rows, cc_rel(cx->st, CC_OUTCOMES), 2, k, -1, NULL, NULL);
+	return cc_fetch_all(rows, cc_rel(apply->store, CC_OUTCOMES), 2, keys, -1, NULL, NULL);
 }
 
 /* The rows of calls with this message id (linked to a session or not). */
 static int
-calls_by_id(CcEventApply *cx, Datum call_id, CcRow **rows)
+calls_by_id(CcEventApply *apply, Datum call_id, CcRow **rows)
 {
-	CcKey		k[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, cx->app)};
+	CcKey		keys[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, apply->app)};
 
-	return cc_fetch_all(rows, cc_rel(cx->st, CC_CALLS), 2, k, -1, NULL, NULL);
+	return cc_fetch_all(rows, cc_rel(apply->store, CC_CALLS), 2, keys, -1, NULL, NULL);
 }
 
 /* The call's outcome is this outcome row (NULL: none). */
 static bool
 merge_outcome(CcRow *call, void *arg)
 {
-	CcRow	   *o = arg;
+	CcRow	   *outcome = arg;
 
-	return cc_set_column(call, C_OUTCOME, o ? CC_GET(o, O_OUTCOME) : (Datum) 0, o == NULL) |
-		cc_set_column(call, C_OUTCOME_AT, o ? CC_GET(o, O_SENT) : (Datum) 0, o == NULL);
+	return cc_set_column(call, C_OUTCOME, outcome ? CC_GET(outcome, O_OUTCOME) : (Datum) 0,
+						 outcome == NULL) |
+		cc_set_column(call, C_OUTCOME_AT, outcome ? CC_GET(outcome, O_SENT) : (Datum) 0,
+					  outcome == NULL);
 }
 
 /* A call's outcome: the earliest outcome linked to it (by sent_at, then outcome). */
 static void
-recompute_call_outcome(CcEventApply *cx, Datum call_id)
+recompute_call_outcome(CcEventApply *apply, Datum call_id)
 {
 	CcRow	   *outcomes;
 	CcRow	   *calls;
-	int			n = linked_outcomes(cx, call_id, &outcomes);
-	int			ncalls = calls_by_id(cx, call_id, &calls);
+	int			n = linked_outcomes(apply, call_id, &outcomes);
+	int			ncalls = calls_by_id(apply, call_id, &calls);
 	CcRow	   *first = NULL;
 
 	for (int i = 0; i < n; i++)
 	{
-		CcRow	   *o = &outcomes[i];
+		CcRow	   *outcome = &outcomes[i];
 		int			c;
 
 		if (first == NULL)
 		{
-			first = o;
+			first = outcome;
 			continue;
 		}
-		c = cc_column_cmp(o->r, O_SENT, CC_GET(o, O_SENT), CC_GET(first, O_SENT));
-		if (c < 0 || (c == 0 && cc_column_cmp(o->r, O_OUTCOME, CC_GET(o, O_OUTCOME), CC_GET(first, O_OUTCOME)) < 0))
-			first = o;
+		c = cc_column_cmp(outcome->r, O_SENT, CC_GET(outcome, O_SENT), CC_GET(first, O_SENT));
+		if (c < 0 ||
+			(c == 0 && cc_column_cmp(outcome->r, O_OUTCOME, CC_GET(outcome, O_OUTCOME),
+									 CC_GET(first, O_OUTCOME)) < 0))
+			first = outcome;
 	}
 	for (int i = 0; i < ncalls; i++)
 	{
-		cc_update_merge(cx->st, &calls[i], merge_outcome, first);
-		cx->call_known = false;
+		cc_update_merge(apply->store, &calls[i], merge_outcome, first);
+		apply->call_known = false;
 	}
 }
 
@@ -1663,27 +1693,27 @@ recompute_call_outcome(CcEventApply *cx, Datum call_id)
  * look for their call again.
  */
 static void
-retarget_outcomes(CcEventApply *cx, Datum old_call_id)
+retarget_outcomes(CcEventApply *apply, Datum old_call_id)
 {
 	CcRow	   *rows;
-	int			n = linked_outcomes(cx, old_call_id, &rows);
+	int			n = linked_outcomes(apply, old_call_id, &rows);
 
 	for (int i = 0; i < n; i++)
 	{
 		CC_SET(&rows[i], O_LINKED, (Datum) 0, true);
-		cc_update(cx->st, &rows[i]);
+		cc_update(apply->store, &rows[i]);
 	}
 	for (int i = 0; i < n; i++)
 	{
 		Datum		call_id;
 
-		if (!outcome_target(cx, CC_GET(&rows[i], O_CONVERSATION), CC_GET(&rows[i], O_SENT), &call_id))
+		if (!outcome_target(apply, CC_GET(&rows[i], O_CONVERSATION), CC_GET(&rows[i], O_SENT), &call_id))
 			continue;
 		CC_SET(&rows[i], O_LINKED, call_id, false);
-		cc_update(cx->st, &rows[i]);
-		recompute_call_outcome(cx, call_id);
+		cc_update(apply->store, &rows[i]);
+		recompute_call_outcome(apply, call_id);
 	}
-	recompute_call_outcome(cx, old_call_id);
+	recompute_call_outcome(apply, old_call_id);
 }
 
 /*
@@ -1692,10 +1722,10 @@ retarget_outcomes(CcEventApply *cx, Datum old_call_id)
  * first).
  */
 static bool
-call_initiated_at(CcEventApply *cx, Datum call_id, TimestampTz *at)
+call_initiated_at(CcEventApply *apply, Datum call_id, TimestampTz *at)
 {
 	CcRow	   *calls;
-	int			n = calls_by_id(cx, call_id, &calls);
+	int			n = calls_by_id(apply, call_id, &calls);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1712,7 +1742,7 @@ call_initiated_at(CcEventApply *cx, Datum call_id, TimestampTz *at)
 
 /* (a_at, length(a), a) < (b_at, length(b), b) */
 static bool
-link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
+link_precedes(CcRel *outcomes, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 {
 	int32		la = text_length(a);
 	int32		lb = text_length(b);
@@ -1721,28 +1751,28 @@ link_precedes(CcRel *o, TimestampTz a_at, Datum a, TimestampTz b_at, Datum b)
 		return a_at < b_at;
 	if (la != lb)
 		return la < lb;
-	return cc_column_cmp(o, O_LINKED, a, b) < 0;
+	return cc_column_cmp(outcomes, O_LINKED, a, b) < 0;
 }
 
 typedef struct CcRelink
 {
-	CcEventApply  *cx;
+	CcEventApply *apply;
 	TimestampTz initiated;
 	Datum		call_id;
 } CcRelink;
 
 /* An outcome linked to no call, or to a call that this one follows. */
 static bool
-relinkable(CcScan *s, void *arg)
+relinkable(CcScan *scan, void *arg)
 {
-	CcRelink   *l = arg;
+	CcRelink   *relink = arg;
 	bool		isnull;
-	Datum		old = cc_scan_get(s, O_LINKED, &isnull);
+	Datum		old = cc_scan_get(scan, O_LINKED, &isnull);
 	TimestampTz old_at = 0;
 
 	return isnull ||
-		(call_initiated_at(l->cx, old, &old_at) &&
-		 link_precedes(s->r, old_at, old, l->initiated, l->call_id));
+		(call_initiated_at(relink->apply, old, &old_at) &&
+		 link_precedes(scan->r, old_at, old, relink->initiated, relink->call_id));
 }
 
 /*
@@ -1751,15 +1781,15 @@ relinkable(CcScan *s, void *arg)
  * one take their outcome again.
  */
 static void
-relink_outcomes(CcEventApply *cx, Datum conversation, Datum initiated, Datum call_id)
+relink_outcomes(CcEventApply *apply, Datum conversation, Datum initiated, Datum call_id)
 {
 	TimestampTz t = DatumGetTimestampTz(initiated);
-	CcKey		k[4] = {CC_KEY_EQ(O_CONVERSATION, conversation), CC_KEY_EQ(O_APP, cx->app),
+	CcKey		keys[4] = {CC_KEY_EQ(O_CONVERSATION, conversation), CC_KEY_EQ(O_APP, apply->app),
 		{O_SENT, BTGreaterEqualStrategyNumber, initiated},
 	{O_SENT, BTLessEqualStrategyNumber, TimestampTzGetDatum(t + outcome_window())}};
-	CcRelink	l = {cx, t, call_id};
+	CcRelink	l = {apply, t, call_id};
 	CcRow	   *moved;
-	int			n = cc_fetch_all(&moved, cc_rel(cx->st, CC_OUTCOMES), 4, k, O_SENT,
+	int			n = cc_fetch_all(&moved, cc_rel(apply->store, CC_OUTCOMES), 4, keys, O_SENT,
 								 relinkable, &l);
 
 	/* Each old call takes its outcome again once this one moved away. */
@@ -1769,12 +1799,12 @@ relink_outcomes(CcEventApply *cx, Datum conversation, Datum initiated, Datum cal
 		Datum		old = CC_GET(&moved[i], O_LINKED);
 
 		CC_SET(&moved[i], O_LINKED, call_id, false);
-		cc_update(cx->st, &moved[i]);
+		cc_update(apply->store, &moved[i]);
 		if (had_call)
-			recompute_call_outcome(cx, old);
+			recompute_call_outcome(apply, old);
 	}
 	if (n > 0)
-		recompute_call_outcome(cx, call_id);
+		recompute_call_outcome(apply, call_id);
 }
 
 /*
@@ -1798,10 +1828,10 @@ merge_call_facts(CcRow *row, void *arg)
 }
 
 static void
-cc_apply_call_initiated(CcEventApply *cx)
+cc_apply_call_initiated(CcEventApply *apply)
 {
-	CcEvent    *ev = cx->ev;
-	CcRel	   *c = cc_rel(cx->st, CC_CALLS);
+	CcEvent    *ev = apply->ev;
+	CcRel	   *calls = cc_rel(apply->store, CC_CALLS);
 	bool		linked = ev->v[SLOT_SESSION].present;
 	Datum		call_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		initiated = cc_time_datum(ev->v[SLOT_SENT_AT].num);
@@ -1813,9 +1843,9 @@ cc_apply_call_initiated(CcEventApply *cx)
 	Datum		old_call_id = (Datum) 0;
 	TimestampTz old_initiated = 0;
 
-	cc_row_init(&mine, c);
-	CC_SET(&mine, C_APP, cx->app, false);
-	CC_SET(&mine, C_SESSION, cx->session, !linked);
+	cc_row_init(&mine, calls);
+	CC_SET(&mine, C_APP, apply->app, false);
+	CC_SET(&mine, C_SESSION, apply->session, !linked);
 	CC_SET(&mine, C_CALL, call_id, false);
 	CC_SET(&mine, C_CONVERSATION, conversation, false);
 	cc_row_set_text(&mine, C_CALLER, &ev->v[SLOT_SENDER]);
@@ -1828,39 +1858,39 @@ cc_apply_call_initiated(CcEventApply *cx)
 	/* The row of this call, and the message it was taken from until now. */
 	if (linked)
 	{
-		CcRow	   *r = cc_fetch_call(cx);
+		CcRow	   *call = cc_fetch_call(apply);
 
-		found = r != NULL;
+		found = call != NULL;
 		if (found)
-			row = *r;
-		cx->call_known = false; /* written through row from here on */
+			row = *call;
+		apply->call_known = false; /* written through row from here on */
 	}
 	else
 	{
-		CcKey		k[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, cx->app)};
-		CcScan		sc;
+		CcKey		keys[2] = {CC_KEY_EQ(C_CALL, call_id), CC_KEY_EQ(C_APP, apply->app)};
+		CcScan		scan;
 
 		found = false;
-		cc_scan_begin(&sc, c, 2, k, -1, ForwardScanDirection);
-		while (!found && cc_scan_next(&sc))
+		cc_scan_begin(&scan, calls, 2, keys, -1, ForwardScanDirection);
+		while (!found && cc_scan_next(&scan))
 		{
 			bool		isnull;
 
-			(void) cc_scan_get(&sc, C_SESSION, &isnull);
+			(void) cc_scan_get(&scan, C_SESSION, &isnull);
 			if (isnull)
 			{
-				cc_row_from_scan(&row, &sc);
+				cc_row_from_scan(&row, &scan);
 				found = true;
 			}
 		}
-		cc_scan_end(&sc);
+		cc_scan_end(&scan);
 	}
 
 	if (!found)
 	{
 		if (linked)
-			CC_SET(&mine, C_PCOUNT, Int32GetDatum(cc_count_names(cx, NULL)), false);
-		cc_insert(cx->st, &mine);
+			CC_SET(&mine, C_PCOUNT, Int32GetDatum(cc_count_names(apply, NULL)), false);
+		cc_insert(apply->store, &mine);
 	}
 	else
 	{
@@ -1871,7 +1901,7 @@ cc_apply_call_initiated(CcEventApply *cx)
 			old_initiated = DatumGetTimestampTz(CC_GET(&row, C_INITIATED));
 		}
 		if (CC_ISNULL(&row, C_CALL) || call_precedes(&mine, &row))
-			cc_update_merge(cx->st, &row, merge_call_facts, &mine);
+			cc_update_merge(apply->store, &row, merge_call_facts, &mine);
 		else
 			return;				/* the row is taken from another message */
 	}
@@ -1879,57 +1909,58 @@ cc_apply_call_initiated(CcEventApply *cx)
 	/* This message is the one the row is taken from: it takes the outcomes. */
 	if (had_winner &&
 		(!cc_texts_equal(old_call_id, call_id) || old_initiated != DatumGetTimestampTz(initiated)))
-		retarget_outcomes(cx, old_call_id);
-	relink_outcomes(cx, conversation, initiated, call_id);
+		retarget_outcomes(apply, old_call_id);
+	relink_outcomes(apply, conversation, initiated, call_id);
 }
 
 static void
-cc_apply_outcome(CcEventApply *cx)
+cc_apply_outcome(CcEventApply *apply)
 {
-	CcEvent    *ev = cx->ev;
-	CcRel	   *o = cc_rel(cx->st, CC_OUTCOMES);
+	CcEvent    *ev = apply->ev;
+	CcRel	   *outcomes = cc_rel(apply->store, CC_OUTCOMES);
 	Datum		outcome_id = PointerGetDatum(cc_value_text(&ev->v[SLOT_CALL_ID]));
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
 	Datum		sent = cc_time_datum(ev->v[SLOT_SENT_AT].num);
-	CcKey		k[2] = {CC_KEY_EQ(O_ID, outcome_id), CC_KEY_EQ(O_APP, cx->app)};
+	CcKey		keys[2] = {CC_KEY_EQ(O_ID, outcome_id), CC_KEY_EQ(O_APP, apply->app)};
 	CcRow		row;
 	Datum		call_id = (Datum) 0;
 	bool		linked;
 
-	if (cc_fetch(&row, o, 2, k, -1, ForwardScanDirection))
+	if (cc_fetch(&row, outcomes, 2, keys, -1, ForwardScanDirection))
 		return;					/* the same outcome message, seen before */
-	cc_row_init(&row, o);
-	CC_SET(&row, O_APP, cx->app, false);
+	cc_row_init(&row, outcomes);
+	CC_SET(&row, O_APP, apply->app, false);
 	CC_SET(&row, O_ID, outcome_id, false);
 	CC_SET(&row, O_CONVERSATION, conversation, false);
 	/* checked: busy, cancelled, rejected or unanswered */
-	CC_SET(&row, O_OUTCOME, cc_enum_column_value(o, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
+	CC_SET(&row, O_OUTCOME,
+		   cc_enum_column_value(outcomes, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
 	CC_SET(&row, O_SENT, sent, false);
 	/* Linked to its call, unless its call_initiated has not arrived (yet). */
-	linked = outcome_target(cx, conversation, sent, &call_id);
+	linked = outcome_target(apply, conversation, sent, &call_id);
 	CC_SET(&row, O_LINKED, call_id, !linked);
-	cc_insert(cx->st, &row);
+	cc_insert(apply->store, &row);
 	if (linked)
-		recompute_call_outcome(cx, call_id);
+		recompute_call_outcome(apply, call_id);
 }
 
 /* Every ringing session event belongs to a call, even before call_initiated. */
 static void
-cc_ensure_call(CcEventApply *cx)
+cc_ensure_call(CcEventApply *apply)
 {
-	CcRow	   *row = &cx->call;
+	CcRow	   *row = &apply->call;
 
-	if (cc_call_known_to_exist(cx))
+	if (cc_call_known_to_exist(apply))
 		return;
-	if (!cc_fetch_call(cx))
+	if (!cc_fetch_call(apply))
 	{
-		cc_row_init(row, cc_rel(cx->st, CC_CALLS));
-		CC_SET(row, C_APP, cx->app, false);
-		CC_SET(row, C_SESSION, cx->session, false);
-		CC_SET(row, C_PCOUNT, Int32GetDatum(cc_count_names(cx, NULL)), false);
-		cc_insert(cx->st, row);
-		cx->call_found = true;
-		cc_keep_call_row(cx, row);
+		cc_row_init(row, cc_rel(apply->store, CC_CALLS));
+		CC_SET(row, C_APP, apply->app, false);
+		CC_SET(row, C_SESSION, apply->session, false);
+		CC_SET(row, C_PCOUNT, Int32GetDatum(cc_count_names(apply, NULL)), false);
+		cc_insert(apply->store, row);
+		apply->call_found = true;
+		cc_keep_call_row(apply, row);
 	}
 }
 
@@ -1939,40 +1970,40 @@ cc_ensure_call(CcEventApply *cx)
 static void
 apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 {
-	CcEventApply	cx = {ev};
+	CcEventApply apply = {ev};
 	CcKind		kind = ev->spec->kind;
 
 	if (kind == CC_UNKNOWN)
 		return;
-	cx.group = group;
+	apply.group = group;
 
-	cx.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
+	apply.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
 	if (ev->v[SLOT_SESSION].present)
-		cx.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
+		apply.session = PointerGetDatum(cc_value_text(&ev->v[SLOT_SESSION]));
 
-	cx.st = cc_store_begin(namespace);
-	cc_point_intervals(group, cx.st);
+	apply.store = cc_store_begin(namespace);
+	cc_point_intervals(group, apply.store);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
-		cc_ensure_call(&cx);
+		cc_ensure_call(&apply);
 
 	switch (ev->spec->shape)
 	{
 		case SHAPE_MESSAGE:
 			if (kind == CC_CALL_INITIATED)
-				cc_apply_call_initiated(&cx);
+				cc_apply_call_initiated(&apply);
 			else
-				cc_apply_outcome(&cx);
+				cc_apply_outcome(&apply);
 			break;
 		case SHAPE_START:
 		case SHAPE_END:
-			cc_apply_instance(&cx);
+			cc_apply_instance(&apply);
 			break;
 		case SHAPE_JOIN:
 		case SHAPE_LEAVE:
-			cc_apply_participant_event(&cx);
+			cc_apply_participant_event(&apply);
 			break;
 		case SHAPE_RECORDING:
-			cc_apply_recording(&cx);
+			cc_apply_recording(&apply);
 			break;
 		default:
 			break;
@@ -1982,9 +2013,9 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	 * A trigger on a lifecycle table may write participants rows, or read
 	 * them: then none are kept from one event to the next.
 	 */
-	if (cx.st->lifecycle_triggers)
-		cc_flush_intervals(group, cx.st);
-	cc_store_end(cx.st);
+	if (apply.store->lifecycle_triggers)
+		cc_flush_intervals(group, apply.store);
+	cc_store_end(apply.store);
 }
 
 /*
@@ -1997,25 +2028,25 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 void
 cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 {
-	MemoryContext group = AllocSetContextCreate(CurrentMemoryContext, "cometchat lifecycle group",
+	MemoryContext group_cxt = AllocSetContextCreate(CurrentMemoryContext, "cometchat lifecycle group",
 												ALLOCSET_SMALL_SIZES);
-	MemoryContext per_event = AllocSetContextCreate(group, "cometchat lifecycle event",
+	MemoryContext per_event = AllocSetContextCreate(group_cxt, "cometchat lifecycle event",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
-	CcGroup		g = {group};
+	CcGroup		group = {group_cxt};
 
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(per_event);
-		apply_event(evs[i], namespace, &g);
+		apply_event(evs[i], namespace, &group);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_event);
 	}
 	old = MemoryContextSwitchTo(per_event);
-	cc_flush_group(&g, namespace);
+	cc_flush_group(&group, namespace);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(group);
+	MemoryContextDelete(group_cxt);
 }
 
 void
