@@ -728,6 +728,27 @@ cc_row_from_scan(CcRow *row, CcScan *s)
 	cc_row_from_slot(row, s->r->scan_slot);
 }
 
+/* Copies src's values into dst (both rows of one table), in dst's memory. */
+void
+cc_row_copy(CcRow *dst, const CcRow *src)
+{
+	TupleDesc	desc = RelationGetDescr(src->r->rel);
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(dst->values));
+
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (!att->attbyval && !dst->nulls[a])
+			pfree(DatumGetPointer(dst->values[a]));
+		dst->nulls[a] = src->nulls[a];
+		dst->values[a] = src->nulls[a] ? (Datum) 0 :
+			datumCopy(src->values[a], att->attbyval, att->attlen);
+	}
+	dst->tid = src->tid;
+	MemoryContextSwitchTo(old);
+}
+
 /* The first row matching keys (see cc_scan_begin), into row. */
 bool
 cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys, int order_col, ScanDirection dir)

@@ -140,6 +140,7 @@ extern Datum cc_scan_get(CcScan *s, int col, bool *isnull);
 
 extern void cc_row_init(CcRow *row, CcRel *r);
 extern void cc_row_from_scan(CcRow *row, CcScan *s);
+extern void cc_row_copy(CcRow *dst, const CcRow *src);
 extern void cc_row_from_slot(CcRow *row, TupleTableSlot *slot);
 extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 					 int order_col, ScanDirection dir);
