@@ -106,7 +106,7 @@ void
 cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 {
 	MemoryContext group_cxt = AllocSetContextCreate(CurrentMemoryContext, "cometchat lifecycle group",
-												ALLOCSET_SMALL_SIZES);
+													ALLOCSET_SMALL_SIZES);
 	MemoryContext per_event = AllocSetContextCreate(group_cxt, "cometchat lifecycle event",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;

@@ -68,7 +68,7 @@ outcome_target(CcEventApply *apply, Datum conversation, Datum t, Datum *call_id)
 	CcRel	   *calls = cc_rel(apply->store, CC_CALLS);
 	CcKey		keys[4] = {CC_KEY_EQ(C_CONVERSATION, conversation), CC_KEY_EQ(C_APP, apply->app),
 		{C_INITIATED, BTLessEqualStrategyNumber, t},
-	{C_INITIATED, BTGreaterEqualStrategyNumber,
+		{C_INITIATED, BTGreaterEqualStrategyNumber,
 	TimestampTzGetDatum(DatumGetTimestampTz(t) - outcome_window())}};
 	CcScan		scan;
 	bool		found = false;

@@ -51,7 +51,7 @@ load_instances(CcEventApply *apply)
 		MemoryContextReset(group->instances_cxt);
 	else
 		group->instances_cxt = AllocSetContextCreate(group->cxt, "cometchat lifecycle instances",
-												 ALLOCSET_SMALL_SIZES);
+													 ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(group->instances_cxt);
 	group->starts = palloc(sizeof(TimestampTz) * cap);
 	group->ended = palloc(sizeof(bool) * cap);
@@ -589,7 +589,7 @@ cc_flush_group(CcGroup *group, Oid namespace)
 					row_writes[j--] = row_writes[--nrow_writes];
 				else
 					row_writes[j]->delta = peak_of(&apply, TimestampTzGetDatum(pending->started),
-											 DatumGetTimestampTz(CC_GET(&row, S_ENDED)));
+												   DatumGetTimestampTz(CC_GET(&row, S_ENDED)));
 			}
 		row_writes[nrow_writes] = NULL;
 		if (nrow_writes > 0)

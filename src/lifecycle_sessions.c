@@ -14,7 +14,7 @@ neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *st
 {
 	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
 	CcKey		keys[3] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session),
-		{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
+	{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
 	CcScan		scan;
 	bool		found;
 	bool		isnull;
@@ -47,7 +47,7 @@ merge_interval(CcRow *row, CcRow *mine)
 	bool		changed;
 
 	changed = cc_merge_sourced(row, P_LEFT, P_LEFT_FROM, CC_GET(mine, P_LEFT), CC_ISNULL(mine, P_LEFT),
-							CC_GET(mine, P_LEFT_FROM), CC_ISNULL(mine, P_LEFT_FROM));
+							   CC_GET(mine, P_LEFT_FROM), CC_ISNULL(mine, P_LEFT_FROM));
 	changed |= cc_merge_sourced(row, P_AUDIO, P_AUDIO_FROM, CC_GET(mine, P_AUDIO),
 								CC_ISNULL(mine, P_AUDIO), CC_GET(mine, P_AUDIO_FROM),
 								CC_ISNULL(mine, P_AUDIO_FROM));
@@ -295,7 +295,7 @@ adopt_rows(CcEventApply *apply, CcRelId id, Datum started, bool first, bool has_
 				CcRow	   *row = &group->names[i].rows[j];
 
 				if (!adoption_covers(&adoption, DatumGetTimestampTz(CC_GET(row, P_JOINED)),
-							CC_GET(row, P_INSTANCE), CC_ISNULL(row, P_INSTANCE)))
+									 CC_GET(row, P_INSTANCE), CC_ISNULL(row, P_INSTANCE)))
 					continue;
 				CC_SET(row, P_INSTANCE, started, false);
 				if (group->names[i].state[j] == ROW_CLEAN)
