@@ -8,13 +8,6 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 
-/* The window of cometchat.outcome_window, in timestamptz units. */
-static int64
-outcome_window(void)
-{
-	return (int64) cc_outcome_window * USECS_PER_SEC;
-}
-
 static int32
 text_length(Datum t)
 {
@@ -55,6 +48,13 @@ call_precedes(CcRow *a, CcRow *b)
 			return c < 0;
 	}
 	return false;
+}
+
+/* The window of cometchat.outcome_window, in timestamptz units. */
+static int64
+outcome_window(void)
+{
+	return (int64) cc_outcome_window * USECS_PER_SEC;
 }
 
 /*

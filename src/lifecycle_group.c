@@ -10,27 +10,6 @@
 #include "utils/datum.h"
 #include "utils/memutils.h"
 
-/* More names than this in one group are written and forgotten first. */
-#define CC_MAX_CACHED_NAMES 256
-
-/* Whether the group keeps intervals of this session id (CcNameIntervals). */
-bool
-cc_keeps_intervals_of(const CcGroup *group, Datum app, Datum session)
-{
-	return group->nnames > 0 && cc_texts_equal(group->names_session, session) &&
-		cc_texts_equal(group->names_app, app);
-}
-
-/* Whether the group keeps this name's intervals (of its session id). */
-bool
-cc_keeps_intervals_of_name(const CcGroup *group, Datum name)
-{
-	for (int i = 0; i < group->nnames; i++)
-		if (cc_texts_equal(group->names[i].name, name))
-			return true;
-	return false;
-}
-
 /*
  * Reads the instances of the session id (their starts and whether they have
  * ended) for the rest of the group: only the group's own start and end
@@ -140,86 +119,6 @@ cc_instance_at(CcEventApply *apply, Datum t, Datum *started_at, bool *ended)
 	return true;
 }
 
-/*
- * Distinct participant names of the session id, or of one of its instances
- * when instance is not NULL.
- */
-int32
-cc_count_names(CcEventApply *apply, const Datum *instance)
-{
-	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
-	CcKey		keys[2] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session)};
-	CcGroup    *group = apply->group;
-	bool		kept = cc_keeps_intervals_of(group, apply->app, apply->session);
-	CcScan		scan;
-	int32		n = 0;
-	Datum		last = (Datum) 0;
-	bool		have_last = false;
-
-	/* The names the group keeps, from its rows. */
-	for (int i = 0; kept && i < group->nnames; i++)
-		for (int j = 0; j < group->names[i].nrows; j++)
-		{
-			CcRow	   *row = &group->names[i].rows[j];
-
-			if (!instance ||
-				(!CC_ISNULL(row, P_INSTANCE) &&
-				 DatumGetTimestampTz(CC_GET(row, P_INSTANCE)) == DatumGetTimestampTz(*instance)))
-			{
-				n++;
-				break;
-			}
-		}
-
-	/* The others from the table, in name order, so equal names are adjacent. */
-	cc_scan_begin(&scan, participants, 2, keys, P_NAME, ForwardScanDirection);
-	while (cc_scan_next(&scan))
-	{
-		bool		isnull;
-		Datum		name;
-
-		if (instance)
-		{
-			Datum		inst = cc_scan_get(&scan, P_INSTANCE, &isnull);
-
-			if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(*instance))
-				continue;
-		}
-		name = cc_scan_get(&scan, P_NAME, &isnull);
-		if ((have_last && cc_texts_equal(last, name)) ||
-			(kept && cc_keeps_intervals_of_name(group, name)))
-			continue;
-		if (have_last)
-			pfree(DatumGetPointer(last));
-		last = datumCopy(name, false, -1);
-		have_last = true;
-		n++;
-	}
-	cc_scan_end(&scan);
-	return n;
-}
-
-static int32
-count_recordings(CcEventApply *apply, Datum instance)
-{
-	CcRel	   *recordings = cc_rel(apply->store, CC_RECORDINGS);
-	CcKey		keys[2] = {CC_KEY_EQ(R_APP, apply->app), CC_KEY_EQ(R_SESSION, apply->session)};
-	CcScan		scan;
-	int32		n = 0;
-
-	cc_scan_begin(&scan, recordings, 2, keys, -1, ForwardScanDirection);
-	while (cc_scan_next(&scan))
-	{
-		bool		isnull;
-		Datum		inst = cc_scan_get(&scan, R_INSTANCE, &isnull);
-
-		if (!isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
-			n++;
-	}
-	cc_scan_end(&scan);
-	return n;
-}
-
 bool
 cc_fetch_instance(CcEventApply *apply, Datum started_at, CcRow *row)
 {
@@ -304,6 +203,230 @@ cc_fetch_call(CcEventApply *apply)
 	return apply->call_found ? &apply->call : NULL;
 }
 
+/* Whether the session id's calls row is known to exist, without a lookup. */
+bool
+cc_call_known_to_exist(CcEventApply *apply)
+{
+	return kept_call_row(apply) != NULL;
+}
+
+/* More names than this in one group are written and forgotten first. */
+#define CC_MAX_CACHED_NAMES 256
+
+/* Whether the group keeps intervals of this session id (CcNameIntervals). */
+bool
+cc_keeps_intervals_of(const CcGroup *group, Datum app, Datum session)
+{
+	return group->nnames > 0 && cc_texts_equal(group->names_session, session) &&
+		cc_texts_equal(group->names_app, app);
+}
+
+/* Whether the group keeps this name's intervals (of its session id). */
+bool
+cc_keeps_intervals_of_name(const CcGroup *group, Datum name)
+{
+	for (int i = 0; i < group->nnames; i++)
+		if (cc_texts_equal(group->names[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * Points the kept intervals' rows at the store's participants table: a
+ * relcache invalidation since they were kept may have made a new store.
+ */
+void
+cc_point_intervals(CcGroup *group, CcStore *store)
+{
+	CcRel	   *participants;
+
+	if (group->nnames == 0 || group->names_store == store->generation)
+		return;
+	participants = cc_rel(store, CC_PARTICIPANTS);
+	for (int i = 0; i < group->nnames; i++)
+		for (int j = 0; j < group->names[i].nrows; j++)
+			group->names[i].rows[j].r = participants;
+	group->names_store = store->generation;
+}
+
+/* Adds a copy of row to the name's intervals, in the group's memory. */
+void
+cc_keep_interval(CcGroup *group, CcNameIntervals *intervals, CcRow *row, CcRowState state)
+{
+	MemoryContext old = MemoryContextSwitchTo(group->cxt);
+
+	if (intervals->nrows == intervals->cap)
+	{
+		intervals->cap = intervals->cap ? intervals->cap * 2 : 2;
+		intervals->rows = intervals->rows ?
+			repalloc(intervals->rows, sizeof(CcRow) * intervals->cap) :
+			palloc(sizeof(CcRow) * intervals->cap);
+		intervals->state = intervals->state ?
+			repalloc(intervals->state, sizeof(CcRowState) * intervals->cap) :
+			palloc(sizeof(CcRowState) * intervals->cap);
+	}
+	cc_row_init(&intervals->rows[intervals->nrows], row->r);
+	cc_row_copy(&intervals->rows[intervals->nrows], row);
+	intervals->state[intervals->nrows++] = state;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Writes what the group's join and leave events changed in the participants
+ * table, and forgets the intervals.
+ */
+void
+cc_flush_intervals(CcGroup *group, CcStore *store)
+{
+	cc_point_intervals(group, store);
+	for (int i = 0; i < group->nnames; i++)
+	{
+		CcNameIntervals *intervals = &group->names[i];
+
+		for (int j = 0; j < intervals->nrows; j++)
+		{
+			if (intervals->state[j] == ROW_NEW)
+				cc_insert(store, &intervals->rows[j]);
+			else if (intervals->state[j] == ROW_CHANGED)
+				cc_update(store, &intervals->rows[j]);
+		}
+	}
+	/* The rows stay in the group's memory until it ends; only what they take is small. */
+	group->nnames = 0;
+}
+
+/* The name's intervals in the session id, read from the table on first use in the group. */
+CcNameIntervals *
+cc_name_intervals(CcEventApply *apply, Datum name)
+{
+	CcGroup    *group = apply->group;
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
+	CcKey		keys[3] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session),
+	CC_KEY_EQ(P_NAME, name)};
+	CcNameIntervals *intervals;
+	CcScan		scan;
+	MemoryContext old;
+
+	if (group->nnames > 0 &&
+		(!cc_texts_equal(group->names_app, apply->app) ||
+		 !cc_texts_equal(group->names_session, apply->session)))
+		cc_flush_intervals(group, apply->store);
+	for (int i = 0; i < group->nnames; i++)
+		if (cc_texts_equal(group->names[i].name, name))
+			return &group->names[i];
+	if (group->nnames == CC_MAX_CACHED_NAMES)
+		cc_flush_intervals(group, apply->store);
+
+	old = MemoryContextSwitchTo(group->cxt);
+	if (group->nnames == 0)
+	{
+		group->names_app = datumCopy(apply->app, false, -1);
+		group->names_session = datumCopy(apply->session, false, -1);
+		group->names_store = apply->store->generation;
+	}
+	if (group->nnames == group->names_cap)
+	{
+		group->names_cap = group->names_cap ? group->names_cap * 2 : 8;
+		group->names = group->names ? repalloc(group->names, sizeof(CcNameIntervals) * group->names_cap)
+			: palloc(sizeof(CcNameIntervals) * group->names_cap);
+	}
+	intervals = &group->names[group->nnames++];
+	memset(intervals, 0, sizeof(*intervals));
+	intervals->name = datumCopy(name, false, -1);
+	MemoryContextSwitchTo(old);
+
+	cc_scan_begin(&scan, participants, 3, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&scan))
+	{
+		CcRow		row;
+
+		cc_row_from_scan(&row, &scan);
+		cc_keep_interval(group, intervals, &row, ROW_CLEAN);
+	}
+	cc_scan_end(&scan);
+	return intervals;
+}
+
+/*
+ * Distinct participant names of the session id, or of one of its instances
+ * when instance is not NULL.
+ */
+int32
+cc_count_names(CcEventApply *apply, const Datum *instance)
+{
+	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
+	CcKey		keys[2] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session)};
+	CcGroup    *group = apply->group;
+	bool		kept = cc_keeps_intervals_of(group, apply->app, apply->session);
+	CcScan		scan;
+	int32		n = 0;
+	Datum		last = (Datum) 0;
+	bool		have_last = false;
+
+	/* The names the group keeps, from its rows. */
+	for (int i = 0; kept && i < group->nnames; i++)
+		for (int j = 0; j < group->names[i].nrows; j++)
+		{
+			CcRow	   *row = &group->names[i].rows[j];
+
+			if (!instance ||
+				(!CC_ISNULL(row, P_INSTANCE) &&
+				 DatumGetTimestampTz(CC_GET(row, P_INSTANCE)) == DatumGetTimestampTz(*instance)))
+			{
+				n++;
+				break;
+			}
+		}
+
+	/* The others from the table, in name order, so equal names are adjacent. */
+	cc_scan_begin(&scan, participants, 2, keys, P_NAME, ForwardScanDirection);
+	while (cc_scan_next(&scan))
+	{
+		bool		isnull;
+		Datum		name;
+
+		if (instance)
+		{
+			Datum		inst = cc_scan_get(&scan, P_INSTANCE, &isnull);
+
+			if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(*instance))
+				continue;
+		}
+		name = cc_scan_get(&scan, P_NAME, &isnull);
+		if ((have_last && cc_texts_equal(last, name)) ||
+			(kept && cc_keeps_intervals_of_name(group, name)))
+			continue;
+		if (have_last)
+			pfree(DatumGetPointer(last));
+		last = datumCopy(name, false, -1);
+		have_last = true;
+		n++;
+	}
+	cc_scan_end(&scan);
+	return n;
+}
+
+static int32
+count_recordings(CcEventApply *apply, Datum instance)
+{
+	CcRel	   *recordings = cc_rel(apply->store, CC_RECORDINGS);
+	CcKey		keys[2] = {CC_KEY_EQ(R_APP, apply->app), CC_KEY_EQ(R_SESSION, apply->session)};
+	CcScan		scan;
+	int32		n = 0;
+
+	cc_scan_begin(&scan, recordings, 2, keys, -1, ForwardScanDirection);
+	while (cc_scan_next(&scan))
+	{
+		bool		isnull;
+		Datum		inst = cc_scan_get(&scan, R_INSTANCE, &isnull);
+
+		if (!isnull && DatumGetTimestampTz(inst) == DatumGetTimestampTz(instance))
+			n++;
+	}
+	cc_scan_end(&scan);
+	return n;
+}
+
 /* Whether the pending write is on this row (sessions: of this instance). */
 static bool
 write_is_on_row(const CcPendingWrite *pending, CcRelId rel, Datum app, Datum session,
@@ -358,13 +481,6 @@ void
 cc_count_on_instance(CcEventApply *apply, Datum instance, int col)
 {
 	pending_write(apply->group, CC_SESSIONS, col, apply->app, apply->session, instance, true)->delta++;
-}
-
-/* Whether the session id's calls row is known to exist, without a lookup. */
-bool
-cc_call_known_to_exist(CcEventApply *apply)
-{
-	return kept_call_row(apply) != NULL;
 }
 
 void
@@ -602,120 +718,4 @@ cc_flush_group(CcGroup *group, Oid namespace)
 	}
 	cc_store_end(apply.store);
 	group->nwrites = 0;
-}
-
-/*
- * Points the kept intervals' rows at the store's participants table: a
- * relcache invalidation since they were kept may have made a new store.
- */
-void
-cc_point_intervals(CcGroup *group, CcStore *store)
-{
-	CcRel	   *participants;
-
-	if (group->nnames == 0 || group->names_store == store->generation)
-		return;
-	participants = cc_rel(store, CC_PARTICIPANTS);
-	for (int i = 0; i < group->nnames; i++)
-		for (int j = 0; j < group->names[i].nrows; j++)
-			group->names[i].rows[j].r = participants;
-	group->names_store = store->generation;
-}
-
-/* Adds a copy of row to the name's intervals, in the group's memory. */
-void
-cc_keep_interval(CcGroup *group, CcNameIntervals *intervals, CcRow *row, CcRowState state)
-{
-	MemoryContext old = MemoryContextSwitchTo(group->cxt);
-
-	if (intervals->nrows == intervals->cap)
-	{
-		intervals->cap = intervals->cap ? intervals->cap * 2 : 2;
-		intervals->rows = intervals->rows ?
-			repalloc(intervals->rows, sizeof(CcRow) * intervals->cap) :
-			palloc(sizeof(CcRow) * intervals->cap);
-		intervals->state = intervals->state ?
-			repalloc(intervals->state, sizeof(CcRowState) * intervals->cap) :
-			palloc(sizeof(CcRowState) * intervals->cap);
-	}
-	cc_row_init(&intervals->rows[intervals->nrows], row->r);
-	cc_row_copy(&intervals->rows[intervals->nrows], row);
-	intervals->state[intervals->nrows++] = state;
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * Writes what the group's join and leave events changed in the participants
- * table, and forgets the intervals.
- */
-void
-cc_flush_intervals(CcGroup *group, CcStore *store)
-{
-	cc_point_intervals(group, store);
-	for (int i = 0; i < group->nnames; i++)
-	{
-		CcNameIntervals *intervals = &group->names[i];
-
-		for (int j = 0; j < intervals->nrows; j++)
-		{
-			if (intervals->state[j] == ROW_NEW)
-				cc_insert(store, &intervals->rows[j]);
-			else if (intervals->state[j] == ROW_CHANGED)
-				cc_update(store, &intervals->rows[j]);
-		}
-	}
-	/* The rows stay in the group's memory until it ends; only what they take is small. */
-	group->nnames = 0;
-}
-
-/* The name's intervals in the session id, read from the table on first use in the group. */
-CcNameIntervals *
-cc_name_intervals(CcEventApply *apply, Datum name)
-{
-	CcGroup    *group = apply->group;
-	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
-	CcKey		keys[3] = {CC_KEY_EQ(P_APP, apply->app), CC_KEY_EQ(P_SESSION, apply->session),
-	CC_KEY_EQ(P_NAME, name)};
-	CcNameIntervals *intervals;
-	CcScan		scan;
-	MemoryContext old;
-
-	if (group->nnames > 0 &&
-		(!cc_texts_equal(group->names_app, apply->app) ||
-		 !cc_texts_equal(group->names_session, apply->session)))
-		cc_flush_intervals(group, apply->store);
-	for (int i = 0; i < group->nnames; i++)
-		if (cc_texts_equal(group->names[i].name, name))
-			return &group->names[i];
-	if (group->nnames == CC_MAX_CACHED_NAMES)
-		cc_flush_intervals(group, apply->store);
-
-	old = MemoryContextSwitchTo(group->cxt);
-	if (group->nnames == 0)
-	{
-		group->names_app = datumCopy(apply->app, false, -1);
-		group->names_session = datumCopy(apply->session, false, -1);
-		group->names_store = apply->store->generation;
-	}
-	if (group->nnames == group->names_cap)
-	{
-		group->names_cap = group->names_cap ? group->names_cap * 2 : 8;
-		group->names = group->names ? repalloc(group->names, sizeof(CcNameIntervals) * group->names_cap)
-			: palloc(sizeof(CcNameIntervals) * group->names_cap);
-	}
-	intervals = &group->names[group->nnames++];
-	memset(intervals, 0, sizeof(*intervals));
-	intervals->name = datumCopy(name, false, -1);
-	MemoryContextSwitchTo(old);
-
-	cc_scan_begin(&scan, participants, 3, keys, -1, ForwardScanDirection);
-	while (cc_scan_next(&scan))
-	{
-		CcRow		row;
-
-		cc_row_from_scan(&row, &scan);
-		cc_keep_interval(group, intervals, &row, ROW_CLEAN);
-	}
-	cc_scan_end(&scan);
-	return intervals;
 }

@@ -8,25 +8,6 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 
-/* The nearest instance before (dir backward) or after (forward) t. */
-static bool
-neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *started_at)
-{
-	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
-	CcKey		keys[3] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session),
-	{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
-	CcScan		scan;
-	bool		found;
-	bool		isnull;
-
-	cc_scan_begin(&scan, sessions, 3, keys, S_STARTED, dir);
-	found = cc_scan_next(&scan);
-	if (found)
-		*started_at = cc_scan_get(&scan, S_STARTED, &isnull);
-	cc_scan_end(&scan);
-	return found;
-}
-
 typedef struct CcInterval
 {
 	const char *name;
@@ -228,6 +209,25 @@ cc_apply_recording(CcEventApply *apply)
 	cc_insert(apply->store, &mine);
 	if (has_instance)
 		cc_count_on_instance(apply, instance, S_RCOUNT);
+}
+
+/* The nearest instance before (dir backward) or after (forward) t. */
+static bool
+neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *started_at)
+{
+	CcRel	   *sessions = cc_rel(apply->store, CC_SESSIONS);
+	CcKey		keys[3] = {CC_KEY_EQ(S_APP, apply->app), CC_KEY_EQ(S_SESSION, apply->session),
+	{S_STARTED, ScanDirectionIsBackward(dir) ? BTLessStrategyNumber : BTGreaterStrategyNumber, t}};
+	CcScan		scan;
+	bool		found;
+	bool		isnull;
+
+	cc_scan_begin(&scan, sessions, 3, keys, S_STARTED, dir);
+	found = cc_scan_next(&scan);
+	if (found)
+		*started_at = cc_scan_get(&scan, S_STARTED, &isnull);
+	cc_scan_end(&scan);
+	return found;
 }
 
 typedef struct CcAdoption
