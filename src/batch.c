@@ -60,7 +60,7 @@ typedef struct CcQueued
 	Oid			owner;			/* the ledger's owner, whose rights apply it */
 	SubTransactionId subid;
 	int			depth;			/* exec_depth when it was queued */
-	uint32		bucket;			/* of the id it locks first (lifecycle.c) */
+	uint32		bucket;			/* of the id it locks first (lifecycle_locks.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
 } CcQueued;

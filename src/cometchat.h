@@ -4,7 +4,7 @@
  *
  * A payload is analyzed once (payload_rules.c) into a CcEvent; the key
  * (idempotency.c), the ingest path (ingest.c) and lifecycle maintenance
- * (lifecycle.c) all read that struct and never walk the JSONB again.
+ * (lifecycle*.c) all read that struct and never walk the JSONB again.
  */
 #ifndef COMETCHAT_H
 #define COMETCHAT_H
@@ -204,6 +204,8 @@ extern Oid	cc_enum_label(Oid enumtypid, const char *label);
 /* lifecycle.c */
 extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
 extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
+
+/* lifecycle_locks.c */
 extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
 extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
 

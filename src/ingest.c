@@ -10,7 +10,8 @@
  *      when cometchat.on_invalid = 'error';
  *   3. compute the idempotency key; if the key is stored, skip the row
  *      (INSERT 0 0, no dead tuple);
- *   4. update the lifecycle tables (lifecycle.c) and fill the derived columns.
+ *   4. queue it for the lifecycle tables (batch.c, lifecycle.c) and fill the
+ *      derived columns.
  */
 #include "cometchat.h"
 #include "compat.h"

@@ -97,27 +97,36 @@ typedef struct CcNameIntervals
 	int			cap;
 } CcNameIntervals;
 
+/*
+ * One event being applied.  cc_flush_group uses one without an event, to
+ * look up the rows its pending writes are on.
+ */
 typedef struct CcEventApply
 {
+	/* Unchanging while the event is applied */
 	CcEvent    *ev;
 	CcStore    *store;
 	Datum		app;
-	Datum		session;
-	/* The calls row of the session id, once looked up (see cc_fetch_call). */
+	Datum		session;		/* (Datum) 0: the event has none */
+	CcGroup    *group;
+
+	/* The calls row of the session id, once looked up (see cc_fetch_call) */
 	bool		call_known;
 	bool		call_found;
 	CcRow		call;
-	CcGroup    *group;
 } CcEventApply;
 
+/* A scan key of the store: col = v. */
 #define CC_KEY_EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
 
+/* The timestamptz of unix seconds. */
 static inline Datum
 cc_time_datum(int64 secs)
 {
 	return TimestampTzGetDatum(cc_unix_to_timestamptz(secs));
 }
 
+/* Whether two texts are the same bytes (ids and names: no collation). */
 static inline bool
 cc_texts_equal(Datum a, Datum b)
 {

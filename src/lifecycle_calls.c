@@ -8,6 +8,10 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 
+/* ---------------------------------------------------------------------- */
+/* Which message a calls row is taken from                                */
+/* ---------------------------------------------------------------------- */
+
 static int32
 text_length(Datum t)
 {
@@ -49,6 +53,10 @@ call_precedes(CcRow *a, CcRow *b)
 	}
 	return false;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Outcomes: linking each to its call                                     */
+/* ---------------------------------------------------------------------- */
 
 /* The window of cometchat.outcome_window, in timestamptz units. */
 static int64
@@ -232,6 +240,7 @@ link_precedes(CcRel *outcomes, TimestampTz a_at, Datum a, TimestampTz b_at, Datu
 	return cc_column_cmp(outcomes, O_LINKED, a, b) < 0;
 }
 
+/* The call an outcome may be relinked to (relink_outcomes). */
 typedef struct CcRelink
 {
 	CcEventApply *apply;
@@ -284,6 +293,10 @@ relink_outcomes(CcEventApply *apply, Datum conversation, Datum initiated, Datum 
 	if (n > 0)
 		recompute_call_outcome(apply, call_id);
 }
+
+/* ---------------------------------------------------------------------- */
+/* The events: call_initiated, outcomes, and the call of a ringing session */
+/* ---------------------------------------------------------------------- */
 
 /*
  * The row's facts are this message's, when it precedes the one they were

@@ -1,14 +1,25 @@
 /*
  * lifecycle_group.c
  *		The write-behind engine: what the events of a group keep in memory
- *		(the session id's instances, its calls row, its names' join
- *		intervals), the writes they leave pending, and writing it all at the
- *		end of the group.
+ *		(the session id's instances, its calls row, its names' intervals), the
+ *		writes they leave pending, and the flush at the end of the group.
+ *
+ * The events of a group share their id and hold its lock: no other
+ * transaction writes the session id's rows meanwhile (except a calls row,
+ * see cc_update_merge), so what the group read stays true until the group
+ * itself writes.  Kept rows are used while cc_writes() says the table has
+ * had no other write and no trigger of a lifecycle table could have written
+ * one; kept intervals are the name's rows, full stop, until the flush.  A
+ * new store (store generation) only moves what the kept rows point into.
  */
 #include "lifecycle.h"
 
 #include "utils/datum.h"
 #include "utils/memutils.h"
+
+/* ---------------------------------------------------------------------- */
+/* Kept rows: the session id's instances and its calls row                */
+/* ---------------------------------------------------------------------- */
 
 /*
  * Reads the instances of the session id (their starts and whether they have
@@ -210,6 +221,10 @@ cc_call_known_to_exist(CcEventApply *apply)
 	return kept_call_row(apply) != NULL;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Kept intervals                                                         */
+/* ---------------------------------------------------------------------- */
+
 /* More names than this in one group are written and forgotten first. */
 #define CC_MAX_CACHED_NAMES 256
 
@@ -346,6 +361,10 @@ cc_name_intervals(CcEventApply *apply, Datum name)
 	cc_scan_end(&scan);
 	return intervals;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Counting rows, and pending writes: counts, a call's times, peaks       */
+/* ---------------------------------------------------------------------- */
 
 /*
  * Distinct participant names of the session id, or of one of its instances
@@ -603,6 +622,10 @@ cc_recompute_peak(CcEventApply *apply, Datum instance)
 	pending_write(apply->group, CC_SESSIONS, S_PEAK, apply->app, apply->session, instance,
 				  true)->delta = 1;
 }
+
+/* ---------------------------------------------------------------------- */
+/* The flush at the end of the group                                      */
+/* ---------------------------------------------------------------------- */
 
 static bool
 merge_add(CcRow *row, void *arg)

@@ -2,6 +2,11 @@
  * lifecycle_locks.c
  *		The bucket locks: which id an event is applied under, and taking the
  *		locks of a batch's ids in an order that cannot deadlock.
+ *
+ * Writers of one session id, and of one conversation, are serialized by a
+ * transaction-level advisory lock on a hash bucket of (app_id, id); an event
+ * that needs both takes them in bucket order, so single-event transactions
+ * never deadlock.  Buckets keep a bulk load to at most CC_LOCK_BUCKETS locks.
  */
 #include "cometchat.h"
 

@@ -2,6 +2,12 @@
  * lifecycle_merge.c
  *		The merge rules of the lifecycle tables: comparing, setting and
  *		merging one column's values (GREATEST, LEAST, the stronger source).
+ *
+ * Every write of a lifecycle row is a merge, commutative and idempotent, so
+ * that a row is a function of the set of its events: each function here
+ * changes a column of a row in memory and says whether it changed it (a
+ * merge that changes nothing writes nothing).  Values compare in the order
+ * of their column's type and collation, as the SQL they stand for would.
  */
 #include "lifecycle.h"
 

@@ -8,6 +8,14 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 
+/* ---------------------------------------------------------------------- */
+/* Participants and recordings                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * One interval as an event tells it: a join or leave event's occupant, or
+ * one of the occupants an end event lists.
+ */
 typedef struct CcInterval
 {
 	const char *name;
@@ -211,6 +219,10 @@ cc_apply_recording(CcEventApply *apply)
 		cc_count_on_instance(apply, instance, S_RCOUNT);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Session instances: start and end events, and adoption                  */
+/* ---------------------------------------------------------------------- */
+
 /* The nearest instance before (dir backward) or after (forward) t. */
 static bool
 neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *started_at)
@@ -230,6 +242,11 @@ neighbouring_instance(CcEventApply *apply, Datum t, ScanDirection dir, Datum *st
 	return found;
 }
 
+/*
+ * What a new instance adopts of one table: the rows whose time (time_col) is
+ * from its start up to the next instance's start (all before it too, for a
+ * first instance), and not in it yet (inst_col).
+ */
 typedef struct CcAdoption
 {
 	int			time_col;
@@ -250,6 +267,7 @@ adoption_covers(const CcAdoption *adoption, TimestampTz t, Datum inst, bool inst
 	return inst_null || DatumGetTimestampTz(inst) != adoption->from;
 }
 
+/* (A CcKeepFn) The scanned row is adopted, and is not a kept interval: those move in memory. */
 static bool
 scan_row_adoptable(CcScan *scan, void *arg)
 {

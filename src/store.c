@@ -103,7 +103,7 @@ typedef struct CcTableInfo
 
 static CcTableInfo table_info[CC_NUM_RELS];
 
-/* Rows written, by table, ever: what lifecycle.c's copies of rows check. */
+/* Rows written, by table, ever: what the lifecycle's kept rows check (cc_writes). */
 static uint64 rel_writes[CC_NUM_RELS];
 
 /* Stores made, ever. */

@@ -84,7 +84,7 @@ typedef struct CcStore
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */
 	SubTransactionId event_subxact; /* the subtransaction the event runs in */
-	/* Enum labels the lifecycle writes, with their values (lifecycle.c). */
+	/* Enum labels the lifecycle writes, with their values (lifecycle_merge.c). */
 	struct
 	{
 		Oid			type;
