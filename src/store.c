@@ -69,7 +69,7 @@ static const CcTableDef tables[CC_NUM_RELS] = {
  * relcache invalidation of a table (DDL in this transaction) makes the store
  * be rebuilt before the next event.
  */
-static CcStore *store = NULL;
+static CcStore *xact_store = NULL;
 static bool store_stale = false;
 
 /*
@@ -118,18 +118,18 @@ store_close(void)
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	for (int i = 0; i < CC_NUM_RELS; i++)
 	{
-		if (!store->opened[i])
+		if (!xact_store->opened[i])
 			continue;
 		/* An error in cc_rel may have left the table open without its indexes. */
-		if (store->rels[i].rri)
-			ExecCloseIndices(store->rels[i].rri);
-		table_close(store->rels[i].rel, NoLock);
+		if (xact_store->rels[i].rri)
+			ExecCloseIndices(xact_store->rels[i].rri);
+		table_close(xact_store->rels[i].rel, NoLock);
 	}
-	if (!store->broken)
+	if (!xact_store->broken)
 	{
-		EvalPlanQualEnd(&store->epq);
-		ExecResetTupleTable(store->estate->es_tupleTable, false);
-		FreeExecutorState(store->estate);
+		EvalPlanQualEnd(&xact_store->epq);
+		ExecResetTupleTable(xact_store->estate->es_tupleTable, false);
+		FreeExecutorState(xact_store->estate);
 	}
 	else
 	{
@@ -137,18 +137,18 @@ store_close(void)
 		 * A slot may still name a buffer whose pin the aborting
 		 * subtransaction releases: only the tuple descriptors are let go.
 		 */
-		foreach(lc, store->estate->es_tupleTable)
+		foreach(lc, xact_store->estate->es_tupleTable)
 		{
 			TupleTableSlot *slot = lfirst(lc);
 
 			if (slot->tts_tupleDescriptor)
 				ReleaseTupleDesc(slot->tts_tupleDescriptor);
 		}
-		MemoryContextDelete(store->estate->es_query_cxt);
+		MemoryContextDelete(xact_store->estate->es_query_cxt);
 	}
 	CurrentResourceOwner = saved;
-	pfree(store);
-	store = NULL;
+	pfree(xact_store);
+	xact_store = NULL;
 }
 
 static void
@@ -159,13 +159,13 @@ store_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if (store)
+			if (xact_store)
 				store_close();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			/* Memory goes with the transaction, references with its owners. */
-			store = NULL;
+			xact_store = NULL;
 			break;
 		default:
 			break;
@@ -185,10 +185,10 @@ static void
 store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && store && store->in_use &&
-		mySubid <= store->event_subxact)
+	if (event == SUBXACT_EVENT_ABORT_SUB && xact_store && xact_store->in_use &&
+		mySubid <= xact_store->event_subxact)
 	{
-		store->broken = true;
+		xact_store->broken = true;
 		store_close();
 	}
 }
@@ -212,12 +212,12 @@ store_relcache_callback(Datum arg, Oid relid)
 	for (int i = 0; i < CC_NUM_RELS; i++)
 		if (!OidIsValid(relid) || table_info[i].relid == relid)
 			forget_table(&table_info[i]);
-	if (store == NULL)
+	if (xact_store == NULL)
 		return;
 	if (!OidIsValid(relid))
 		store_stale = true;
 	for (int i = 0; i < CC_NUM_RELS; i++)
-		if (store->opened[i] && RelationGetRelid(store->rels[i].rel) == relid)
+		if (xact_store->opened[i] && RelationGetRelid(xact_store->rels[i].rel) == relid)
 			store_stale = true;
 }
 
@@ -232,7 +232,7 @@ store_relcache_callback(Datum arg, Oid relid)
 void
 cc_store_close(void)
 {
-	if (store && !store->in_use)
+	if (xact_store && !xact_store->in_use)
 		store_close();
 }
 
@@ -271,24 +271,24 @@ cc_store_begin(Oid namespace)
 	List	   *rtable = NIL;
 	List	   *perminfos = NIL;
 
-	if (store && store->in_use)
+	if (xact_store && xact_store->in_use)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
 				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
-	if (store && (store_stale || store->namespace != namespace))
+	if (xact_store && (store_stale || xact_store->namespace != namespace))
 		store_close();
 	store_stale = false;
 
-	if (store == NULL)
+	if (xact_store == NULL)
 	{
 		/* Tables' entries are cleared as they are opened (cc_rel): most never are. */
-		store = MemoryContextAlloc(TopTransactionContext, sizeof(CcStore));
-		memset(store, 0, offsetof(CcStore, rels));
-		memset(&store->relids, 0, sizeof(CcStore) - offsetof(CcStore, relids));
+		xact_store = MemoryContextAlloc(TopTransactionContext, sizeof(CcStore));
+		memset(xact_store, 0, offsetof(CcStore, rels));
+		memset(&xact_store->relids, 0, sizeof(CcStore) - offsetof(CcStore, relids));
 		old = MemoryContextSwitchTo(TopTransactionContext);
-		store->namespace = namespace;
-		store->generation = ++store_generation;
+		xact_store->namespace = namespace;
+		xact_store->generation = ++store_generation;
 		/* From pg_class, so that it covers tables the store has not opened yet. */
 		for (int i = 0; i < CC_NUM_RELS; i++)
 		{
@@ -296,17 +296,17 @@ cc_store_begin(Oid namespace)
 
 			if (t->namespace != namespace)
 				look_up_table(t, tables[i].name, namespace);
-			store->relids[i] = t->relid;
-			store->lifecycle_triggers |= t->hastriggers;
+			xact_store->relids[i] = t->relid;
+			xact_store->lifecycle_triggers |= t->hastriggers;
 		}
-		store->estate = CreateExecutorState();
-		MemoryContextSwitchTo(store->estate->es_query_cxt);
+		xact_store->estate = CreateExecutorState();
+		MemoryContextSwitchTo(xact_store->estate->es_query_cxt);
 		for (int i = 0; i < CC_NUM_RELS; i++)
 		{
 			RangeTblEntry *rte = makeNode(RangeTblEntry);
 
 			rte->rtekind = RTE_RELATION;
-			rte->relid = store->relids[i];
+			rte->relid = xact_store->relids[i];
 			rte->relkind = RELKIND_RELATION;
 			rte->rellockmode = RowExclusiveLock;
 			/* (A missing table is an error when the store first opens it.) */
@@ -314,14 +314,14 @@ cc_store_begin(Oid namespace)
 				cc_rte_add_perminfo(&perminfos, rte);
 			rtable = lappend(rtable, rte);
 		}
-		cc_init_range_table(store->estate, rtable, perminfos);
-		cc_epq_init(&store->epq, store->estate);
+		cc_init_range_table(xact_store->estate, rtable, perminfos);
+		cc_epq_init(&xact_store->epq, xact_store->estate);
 		MemoryContextSwitchTo(old);
 	}
-	store->snapshot = RegisterSnapshot(GetLatestSnapshot());
-	store->estate->es_snapshot = store->snapshot;
-	store->event_subxact = GetCurrentSubTransactionId();
-	store->in_use = true;
+	xact_store->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	xact_store->estate->es_snapshot = xact_store->snapshot;
+	xact_store->event_subxact = GetCurrentSubTransactionId();
+	xact_store->in_use = true;
 
 	/*
 	 * The event's writes are a statement of their own for the lifecycle
@@ -331,23 +331,23 @@ cc_store_begin(Oid namespace)
 	 * cometchat.rebuild(), a commit applying what its statements queued.)
 	 * An error leaves the level to the (sub)transaction's abort.
 	 */
-	if (store->lifecycle_triggers)
+	if (xact_store->lifecycle_triggers)
 		AfterTriggerBeginQuery();
-	return store;
+	return xact_store;
 }
 
 /* The event is done with the store. */
 void
-cc_store_end(CcStore *st)
+cc_store_end(CcStore *store)
 {
 	/* Still in use: a trigger that ingests is refused (cc_store_begin). */
-	if (st->lifecycle_triggers)
-		AfterTriggerEndQuery(st->estate);
-	ResetPerTupleExprContext(st->estate);
-	UnregisterSnapshot(st->snapshot);
-	st->snapshot = NULL;
-	st->estate->es_snapshot = InvalidSnapshot;
-	st->in_use = false;
+	if (store->lifecycle_triggers)
+		AfterTriggerEndQuery(store->estate);
+	ResetPerTupleExprContext(store->estate);
+	UnregisterSnapshot(store->snapshot);
+	store->snapshot = NULL;
+	store->estate->es_snapshot = InvalidSnapshot;
+	store->in_use = false;
 }
 
 /*
@@ -453,9 +453,9 @@ map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
 
 /* The table, opened for writing on first use. */
 CcRel *
-cc_rel(CcStore *st, CcRelId id)
+cc_rel(CcStore *store, CcRelId id)
 {
-	CcRel	   *r = &st->rels[id];
+	CcRel	   *r = &store->rels[id];
 	const CcTableDef *def = &tables[id];
 	CcTableInfo *t = &table_info[id];
 	RangeTblEntry *rte;
@@ -465,33 +465,33 @@ cc_rel(CcStore *st, CcRelId id)
 	MemoryContext old;
 	ResourceOwner saved_owner;
 
-	if (st->opened[id])
+	if (store->opened[id])
 		return r;
 
 	memset(r, 0, sizeof(CcRel));
-	relid = st->relids[id];
+	relid = store->relids[id];
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("cometchat_webhooks: table %s.%s does not exist",
-						get_namespace_name(st->namespace), def->name)));
-	old = MemoryContextSwitchTo(st->estate->es_query_cxt);
+						get_namespace_name(store->namespace), def->name)));
+	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
 	saved_owner = CurrentResourceOwner;
 	/* Relations and tuple descriptors are the transaction's: see store_close. */
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	r->rel = table_open(relid, RowExclusiveLock);
-	st->opened[id] = true;
+	store->opened[id] = true;
 	if (r->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cometchat_webhooks: %s is not a table", RelationGetRelationName(r->rel))));
 	desc = RelationGetDescr(r->rel);
 
-	rte = exec_rt_fetch(id + 1, st->estate);
+	rte = exec_rt_fetch(id + 1, store->estate);
 	rte->relid = relid;
 	/* (What the store was made with: the session's may have been forgotten since.) */
 	if (t->relid != relid)
-		look_up_table(t, def->name, st->namespace);
+		look_up_table(t, def->name, store->namespace);
 	if (t->relid == relid && t->mapped)
 		memcpy(r->att, t->att, sizeof(r->att));
 	else
@@ -504,17 +504,17 @@ cc_rel(CcStore *st, CcRelId id)
 		}
 	}
 
-	r->store = st;
+	r->store = store;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	/* Where AFTER triggers look for it (the table is closed by store_close). */
-	st->estate->es_opened_result_relations =
-		lappend(st->estate->es_opened_result_relations, r->rri);
+	store->estate->es_opened_result_relations =
+		lappend(store->estate->es_opened_result_relations, r->rri);
 	ExecOpenIndices(r->rri, false);
-	init_generated(r, t, st->estate);
-	cc_set_updated_cols(st->estate, id + 1, written_columns(r));
-	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
-	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+	init_generated(r, t, store->estate);
+	cc_set_updated_cols(store->estate, id + 1, written_columns(r));
+	r->scan_slot = table_slot_create(r->rel, &store->estate->es_tupleTable);
+	r->new_slot = ExecInitExtraTupleSlot(store->estate, desc, &TTSOpsVirtual);
 	/*
 	 * The slots row triggers use, made now, under the same owner; and their
 	 * functions looked up now, in the store's memory.  The executor does the
@@ -526,8 +526,8 @@ cc_rel(CcStore *st, CcRelId id)
 	{
 		TriggerDesc *trigdesc = r->rri->ri_TrigDesc;
 
-		(void) ExecGetTriggerOldSlot(st->estate, r->rri);
-		(void) ExecGetTriggerNewSlot(st->estate, r->rri);
+		(void) ExecGetTriggerOldSlot(store->estate, r->rri);
+		(void) ExecGetTriggerNewSlot(store->estate, r->rri);
 		for (int i = 0; i < trigdesc->numtriggers; i++)
 			fmgr_info(trigdesc->triggers[i].tgfoid, &r->rri->ri_TrigFunctions[i]);
 	}
@@ -814,7 +814,7 @@ row_slot(CcRow *row)
  * under the resource owner of the statement that happens to be running.
  */
 static void
-written(CcStore *st, ResultRelInfo *rri)
+written(CcStore *store, ResultRelInfo *rri)
 {
 	if (rri->ri_TrigDesc)
 	{
@@ -822,7 +822,7 @@ written(CcStore *st, ResultRelInfo *rri)
 		ExecClearTuple(rri->ri_TrigNewSlot);
 	}
 	CommandCounterIncrement();
-	st->snapshot->curcid = GetCurrentCommandId(false);
+	store->snapshot->curcid = GetCurrentCommandId(false);
 	rel_writes[rri->ri_RangeTableIndex - 1]++;
 }
 
@@ -842,14 +842,14 @@ cc_writes(CcRelId id)
  * Inserts the row.
  */
 void
-cc_insert(CcStore *st, CcRow *row)
+cc_insert(CcStore *store, CcRow *row)
 {
 	TupleTableSlot *slot = row_slot(row);
 
-	st->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(row->r->rri, st->estate, slot);
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(row->r->rri, store->estate, slot);
 	row->tid = slot->tts_tid;
-	written(st, row->r->rri);
+	written(store, row->r->rri);
 }
 
 /*
@@ -896,11 +896,11 @@ reread_latest(CcRow *row)
  * other concurrent update.
  */
 static bool
-try_update(CcStore *st, CcRow *row)
+try_update(CcStore *store, CcRow *row)
 {
 	ResultRelInfo *rri = row->r->rri;
 	Relation	rel = rri->ri_RelationDesc;
-	EState	   *estate = st->estate;
+	EState	   *estate = store->estate;
 	TupleTableSlot *slot = row_slot(row);
 	ItemPointerData tid = row->tid;
 	TM_FailureData tmfd;
@@ -926,7 +926,7 @@ try_update(CcStore *st, CcRow *row)
 		if (result != TM_Ok)
 			elog(ERROR, "cometchat_webhooks: unexpected result %d locking a row of \"%s\"",
 				 (int) result, RelationGetRelationName(rel));
-		if (!cc_before_update_triggers(estate, &st->epq, rri, &tid, slot))
+		if (!cc_before_update_triggers(estate, &store->epq, rri, &tid, slot))
 			return true;		/* a trigger skipped it */
 	}
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
@@ -952,7 +952,7 @@ try_update(CcStore *st, CcRow *row)
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;
-	written(st, rri);
+	written(store, rri);
 	return true;
 }
 
@@ -962,9 +962,9 @@ try_update(CcStore *st, CcRow *row)
  * every writer of the row holds the lock of its id.
  */
 void
-cc_update(CcStore *st, CcRow *row)
+cc_update(CcStore *store, CcRow *row)
 {
-	if (!try_update(st, row))
+	if (!try_update(store, row))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("cometchat_webhooks: a row of %s was updated concurrently",
@@ -979,11 +979,11 @@ cc_update(CcStore *st, CcRow *row)
  * id's events and its conversation's).
  */
 void
-cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg)
+cc_update_merge(CcStore *store, CcRow *row, CcMergeFn merge, void *arg)
 {
 	while (merge(row, arg))
 	{
-		if (try_update(st, row))
+		if (try_update(store, row))
 			return;
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -128,8 +128,8 @@ typedef struct CcRow
 extern void cc_store_init(void);
 extern void cc_store_close(void);
 extern CcStore *cc_store_begin(Oid namespace);
-extern void cc_store_end(CcStore *st);
-extern CcRel *cc_rel(CcStore *st, CcRelId id);
+extern void cc_store_end(CcStore *store);
+extern CcRel *cc_rel(CcStore *store, CcRelId id);
 extern uint64 cc_writes(CcRelId id);
 
 extern void cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys,
@@ -148,12 +148,12 @@ extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 typedef bool (*CcKeepFn) (CcScan *s, void *arg);
 extern int	cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 						 CcKeepFn keep, void *arg);
-extern void cc_insert(CcStore *st, CcRow *row);
-extern void cc_update(CcStore *st, CcRow *row);
+extern void cc_insert(CcStore *store, CcRow *row);
+extern void cc_update(CcStore *store, CcRow *row);
 
 /* Changes the row; false when it leaves the row as it is. */
 typedef bool (*CcMergeFn) (CcRow *row, void *arg);
-extern void cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg);
+extern void cc_update_merge(CcStore *store, CcRow *row, CcMergeFn merge, void *arg);
 
 #define CC_GET(row, col)		((row)->values[(row)->r->att[col]])
 #define CC_ISNULL(row, col)	((row)->nulls[(row)->r->att[col]])
