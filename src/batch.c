@@ -173,10 +173,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	CcQueued   *q;
 
 	if (applying)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
-				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
+		cc_report_nested_apply();
 	if (ev->spec->kind == CC_UNKNOWN)
 		return;
 

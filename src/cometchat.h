@@ -197,6 +197,11 @@ typedef struct CcOwnerContext
 extern void cc_enter_owner_context(Oid owner, CcOwnerContext *cx);
 extern void cc_leave_owner_context(CcOwnerContext *cx);
 
+/* Errors raised in more than one place: the cc_report_ functions raise. */
+extern char *cc_relation_name(Relation rel);
+extern void cc_report_missing_table(Oid namespace, const char *relname);
+extern void cc_report_nested_apply(void);
+
 /* ingest.c */
 extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);

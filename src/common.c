@@ -1,12 +1,15 @@
 /*
  * common.c
  *		Helpers every other file may use, and that use no other file:
- *		finding columns by name, and running as a table's owner.
+ *		finding columns by name, running as a table's owner, and the errors
+ *		more than one file raises, so that each condition has one wording.
  */
 #include "cometchat.h"
 #include "compat.h"
 
 #include "miscadmin.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 /*
  * Finds, for each of the n names, the attribute index of the column of that
@@ -50,4 +53,44 @@ cc_leave_owner_context(CcOwnerContext *cx)
 {
 	cc_pop_safe_search_path(cx->search_path_level);
 	SetUserIdAndSecContext(cx->save_userid, cx->save_sec_context);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Errors raised in more than one place                                    */
+/* ---------------------------------------------------------------------- */
+
+/* A relation's name as messages give it: qualified by its schema. */
+char *
+cc_relation_name(Relation rel)
+{
+	return psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+					RelationGetRelationName(rel));
+}
+
+/*
+ * Raises: a table of the extension is not in its schema.  The extension
+ * finds its tables by name, so a renamed or dropped one is missed at once.
+ */
+void
+cc_report_missing_table(Oid namespace, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_TABLE),
+			 errmsg("relation \"%s.%s\" does not exist", get_namespace_name(namespace), relname),
+			 errdetail("cometchat_webhooks finds its tables by name, in the schema of its ledger."),
+			 errhint("Give the table back its name, or reinstall the extension.")));
+}
+
+/*
+ * Raises: an event is being ingested while the lifecycle tables are being
+ * written for another (by a trigger on one of them), which would need the
+ * store and the batch that are in use.
+ */
+void
+cc_report_nested_apply(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("an event was ingested while another one was being applied"),
+			 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
 }

@@ -231,13 +231,11 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 static Oid
 ledger_relid(const char *relname)
 {
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("cometchat", false));
+	Oid			namespace = get_namespace_oid("cometchat", false);
+	Oid			relid = get_relname_relid(relname, namespace);
 
 	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"cometchat.%s\" does not exist", relname),
-				 errhint("Is the extension cometchat_webhooks installed in this database?")));
+		cc_report_missing_table(namespace, relname);
 	return relid;
 }
 

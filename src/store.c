@@ -272,10 +272,7 @@ cc_store_begin(Oid namespace)
 	List	   *perminfos = NIL;
 
 	if (xact_store && xact_store->in_use)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
-				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
+		cc_report_nested_apply();
 	if (xact_store && (store_stale || xact_store->namespace != namespace))
 		store_close();
 	store_stale = false;
@@ -471,10 +468,7 @@ cc_rel(CcStore *store, CcRelId id)
 	memset(r, 0, sizeof(CcRel));
 	relid = store->relids[id];
 	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("cometchat_webhooks: table %s.%s does not exist",
-						get_namespace_name(store->namespace), def->name)));
+		cc_report_missing_table(store->namespace, def->name);
 	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
 	saved_owner = CurrentResourceOwner;
 	/* Relations and tuple descriptors are the transaction's: see store_close. */
