@@ -350,7 +350,7 @@ apply_before_commit(void)
 	{
 		apply_queued(-1);
 		if (nqueued > 0)
-			elog(ERROR, "cometchat_webhooks: events of an ended subtransaction were left queued");
+			elog(ERROR, "events of an ended subtransaction were left queued");
 		cc_store_close();
 	}
 }

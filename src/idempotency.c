@@ -230,7 +230,8 @@ cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed)
 	if (!OidIsValid(result))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat.events has no unique index on idempotency_key"),
+				 errmsg("table \"%s\" has no unique index on column \"idempotency_key\"",
+						cc_relation_name(rel)),
 				 errhint("Reinstall the extension: DROP EXTENSION cometchat_webhooks; CREATE EXTENSION cometchat_webhooks;")));
 	return result;
 }

@@ -278,8 +278,9 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			appendStringInfo(&detail, "\n(and %d more problems)", ev->nproblems - list_length(ev->problems));
 		ereport(ERROR,
 				(errcode(raw_body ? ERRCODE_INVALID_JSON_TEXT : ERRCODE_CHECK_VIOLATION),
-				 errmsg("invalid CometChat webhook payload: %d problem%s",
-						ev->nproblems, ev->nproblems == 1 ? "" : "s"),
+				 errmsg_plural("invalid CometChat webhook payload: %d problem",
+							   "invalid CometChat webhook payload: %d problems",
+							   ev->nproblems, ev->nproblems),
 				 errdetail("%s", detail.data),
 				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in cometchat.rejected.")));
 	}
@@ -308,9 +309,13 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			elog(ERROR, "could not prepare the quarantine insert: %s", SPI_result_code_string(SPI_result));
 		reject_plan = plan;
 	}
-	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
+	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store a rejected payload");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("the insert into table \"cometchat.rejected\" stored no row"),
+				 errhint("Another trigger on table \"cometchat.rejected\" may have skipped the row.")));
 	cc_leave_owner_context(&owner);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -372,7 +377,7 @@ check_insert_policy(Relation rel, Jsonb *payload)
 		policy_plan = plan;
 	}
 	if (SPI_execute_plan(policy_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not check the insert policy of %s", RelationGetRelationName(rel));
+		elog(ERROR, "could not check the insert policy of table \"%s\"", cc_relation_name(rel));
 	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	cc_pop_safe_search_path(search_path_level);
 	SPI_finish();
@@ -404,13 +409,17 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	bool	   *replace;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "cc_events_trigger: must be fired BEFORE ... FOR EACH ROW");
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "cc_events_trigger: not called by trigger manager");
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must be fired BEFORE INSERT FOR EACH ROW",
+						td->tg_trigger->tgname, cc_relation_name(td->tg_relation))));
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cometchat.events is append-only"),
+				 errmsg("table \"cometchat.events\" is append-only"),
 				 errdetail("Its derived columns and the lifecycle tables follow from the payload as received."),
 				 errhint("Insert the corrected payload as a new event.")));
 	cc_citus_guard(td->tg_relation);
@@ -429,10 +438,13 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	}
 	map = &cached_map;
 	if (map->att[COL_PAYLOAD] < 0 || map->att[COL_KEY] < 0 || map->att[COL_ID] < 0)
-		elog(ERROR, "cc_events_trigger: %s is not a CometChat ledger", RelationGetRelationName(rel));
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a CometChat ledger", cc_relation_name(rel)),
+				 errdetail("The ingest trigger needs the columns \"id\", \"payload\" and \"idempotency_key\".")));
 	if (!OidIsValid(cached_key_index))
 		cached_key_index = cc_find_key_index(rel, map->att[COL_KEY], map->att[COL_OCCURRED],
-										  &cached_key_timed);
+											 &cached_key_timed);
 
 	payload_datum = heap_getattr(tuple, map->att[COL_PAYLOAD] + 1, tupdesc, &isnull);
 	if (isnull)
@@ -554,8 +566,8 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 		if (!outcome.filled)
 			ereport(ERROR,
 					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-					 errmsg("the insert into cometchat.events did not reach its ingest trigger"),
-					 errhint("Another trigger on cometchat.events may have skipped the row.")));
+					 errmsg("the insert into table \"cometchat.events\" did not reach its ingest trigger"),
+					 errhint("Another trigger on table \"cometchat.events\" may have skipped the row.")));
 	}
 
 	values[0] = ObjectIdGetDatum(cc_enum_label(TupleDescAttr(tupdesc, 0)->atttypid,
@@ -646,8 +658,8 @@ cc_ingest_raw(PG_FUNCTION_ARGS)
 								  ACL_INSERT) != ACLCHECK_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for table cometchat.events"),
-					 errdetail("cometchat.ingest_raw() stores a body that is not JSON in cometchat.rejected for receivers only."),
+					 errmsg("permission denied for table %s", get_rel_name(ledger)),
+					 errdetail("cometchat.ingest_raw() stores a body that is not JSON in table \"cometchat.rejected\" for receivers only."),
 					 errhint("GRANT INSERT (payload) ON cometchat.events TO the receiving role.")));
 
 		cc_add_problem(&raw_event, "body: not valid JSON: %s", error);

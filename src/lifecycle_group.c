@@ -716,7 +716,7 @@ cc_flush_group(CcGroup *group, Oid namespace)
 			for (int j = 0; j < nrow_writes; j++)
 				only_peaks &= row_writes[j]->rel == CC_SESSIONS && row_writes[j]->col == S_PEAK;
 			if (!only_peaks)
-				elog(ERROR, "cometchat_webhooks: a %s row to write on is gone",
+				elog(ERROR, "a row of table \"%s\" to write on is gone",
 					 pending->rel == CC_SESSIONS ? "sessions" : "calls");
 			nrow_writes = 0;
 		}

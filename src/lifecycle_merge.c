@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/rel.h"
 #include "utils/typcache.h"
 
 /* The value of an enum column with this label, looked up once per transaction. */
@@ -62,7 +63,17 @@ cc_column_cmp(CcRel *r, int col, Datum a, Datum b)
 				TypeCacheEntry *tc = lookup_type_cache(type, 0);
 
 				if (tc->typtype != TYPTYPE_ENUM)
-					elog(ERROR, "cometchat_webhooks: unexpected type %u of a lifecycle column", type);
+				{
+					Form_pg_attribute att = TupleDescAttr(RelationGetDescr(r->rel), r->att[col]);
+
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("column \"%s\" of relation \"%s\" has unexpected type %s",
+									NameStr(att->attname), cc_relation_name(r->rel),
+									format_type_be(type)),
+							 errdetail("cometchat_webhooks merges the values of its columns in the order of the types it gave them."),
+							 errhint("Give the column back its type, or reinstall the extension.")));
+				}
 				return compare_values_of_enum(tc, DatumGetObjectId(a), DatumGetObjectId(b));
 			}
 	}

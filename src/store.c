@@ -370,8 +370,8 @@ prepare_generated(CcTableInfo *t, Relation rel)
 				continue;
 			expr = build_column_default(rel, a + 1);
 			if (expr == NULL)
-				elog(ERROR, "cometchat_webhooks: no generation expression for column %d of %s",
-					 a + 1, RelationGetRelationName(rel));
+				elog(ERROR, "no generation expression for column %d of table \"%s\"",
+					 a + 1, cc_relation_name(rel));
 			t->gen_states[a] = ExecInitExpr(expression_planner((Expr *) expr), NULL);
 			t->gen_cols = bms_add_member(t->gen_cols, a + 1 - FirstLowInvalidHeapAttributeNumber);
 		}
@@ -444,8 +444,10 @@ map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
 		if (r->att[c] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
-							def->cols[c], RelationGetRelationName(r->rel))));
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							def->cols[c], cc_relation_name(r->rel)),
+					 errdetail("cometchat_webhooks finds the columns of its tables by name."),
+					 errhint("Give the column back its name, or reinstall the extension.")));
 }
 
 /* The table, opened for writing on first use. */
@@ -478,7 +480,8 @@ cc_rel(CcStore *store, CcRelId id)
 	if (r->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cometchat_webhooks: %s is not a table", RelationGetRelationName(r->rel))));
+				 errmsg("\"%s\" is not a table", cc_relation_name(r->rel)),
+				 errdetail("cometchat_webhooks writes lifecycle rows into plain tables only.")));
 	desc = RelationGetDescr(r->rel);
 
 	rte = exec_rt_fetch(id + 1, store->estate);
@@ -601,8 +604,12 @@ choose_index(CcRel *r, int nkeys, const CcKey *keys, int order_col)
 		if (fits)
 			return i;
 	}
-	elog(ERROR, "cometchat_webhooks: no index of %s fits a lookup it needs",
-		 RelationGetRelationName(r->rel));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" has no index for a lookup of the lifecycle maintenance",
+					cc_relation_name(r->rel)),
+			 errdetail("Each lookup needs a plain B-tree index that leads with the columns it looks up, as the extension's indexes do."),
+			 errhint("Recreate the index that was dropped, or reinstall the extension.")));
 	return -1;					/* keep compiler quiet */
 }
 
@@ -641,8 +648,8 @@ cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 													 keys[k].strategy);
 
 				if (!OidIsValid(op))
-					elog(ERROR, "cometchat_webhooks: no operator of strategy %d for index %s",
-						 keys[k].strategy, RelationGetRelationName(index));
+					elog(ERROR, "no operator of strategy %d for index \"%s\"",
+						 keys[k].strategy, cc_relation_name(index));
 				proc = get_opcode(op);
 				if (cached)
 					r->procs[ix][j][keys[k].strategy] = proc;
@@ -867,8 +874,8 @@ reread_latest(CcRow *row)
 		if (table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
 			break;
 		if (ItemPointerEquals(&from, &row->tid))
-			elog(ERROR, "cometchat_webhooks: the new version of a row of \"%s\" is not visible",
-				 RelationGetRelationName(rel));
+			elog(ERROR, "the new version of a row of table \"%s\" is not visible",
+				 cc_relation_name(rel));
 		CHECK_FOR_INTERRUPTS();
 	}
 	cc_row_from_slot(row, row->r->scan_slot);
@@ -918,8 +925,8 @@ try_update(CcStore *store, CcRow *row)
 			return false;
 		}
 		if (result != TM_Ok)
-			elog(ERROR, "cometchat_webhooks: unexpected result %d locking a row of \"%s\"",
-				 (int) result, RelationGetRelationName(rel));
+			elog(ERROR, "unexpected result %d locking a row of table \"%s\"",
+				 (int) result, cc_relation_name(rel));
 		if (!cc_before_update_triggers(estate, &store->epq, rri, &tid, slot))
 			return true;		/* a trigger skipped it */
 	}
@@ -938,8 +945,8 @@ try_update(CcStore *store, CcRow *row)
 			reread_latest(row);
 			return false;
 		default:
-			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of \"%s\"",
-				 (int) result, RelationGetRelationName(rel));
+			elog(ERROR, "unexpected result %d updating a row of table \"%s\"",
+				 (int) result, cc_relation_name(rel));
 	}
 	if (rri->ri_NumIndices > 0 && CC_NEEDS_INDEX_ENTRIES(update_indexes))
 		recheck = cc_insert_index_tuples_for_update(rri, slot, estate, update_indexes);
