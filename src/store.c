@@ -883,6 +883,27 @@ reread_latest(CcRow *row)
 }
 
 /*
+ * Raises: another transaction updated (or deleted) the row an event is
+ * writing since the event read it.  Every writer of a lifecycle row holds
+ * the lock of its id, except an UPDATE or DELETE by hand: a retry reads the
+ * row again.
+ */
+static void
+report_concurrent_change(Relation rel, bool deleted)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 deleted ? errmsg("could not serialize access due to concurrent delete") :
+			 errmsg("could not serialize access due to concurrent update"),
+			 deleted ?
+			 errdetail("A row of table \"%s\" was deleted by another transaction while an event was being applied.",
+					   cc_relation_name(rel)) :
+			 errdetail("A row of table \"%s\" was updated by another transaction while an event was being applied.",
+					   cc_relation_name(rel)),
+			 errhint("The transaction might succeed if retried.")));
+}
+
+/*
  * Updates the row unless another transaction updated it since it was read:
  * then the row is read again (its latest version, once that transaction
  * has committed) and false returned.  The same steps as an UPDATE of one
@@ -924,6 +945,8 @@ try_update(CcStore *store, CcRow *row)
 			reread_latest(row);
 			return false;
 		}
+		if (result == TM_Deleted)
+			report_concurrent_change(rel, true);
 		if (result != TM_Ok)
 			elog(ERROR, "unexpected result %d locking a row of table \"%s\"",
 				 (int) result, cc_relation_name(rel));
@@ -944,6 +967,9 @@ try_update(CcStore *store, CcRow *row)
 		case TM_Updated:
 			reread_latest(row);
 			return false;
+		case TM_Deleted:
+			report_concurrent_change(rel, true);
+			break;				/* not reached */
 		default:
 			elog(ERROR, "unexpected result %d updating a row of table \"%s\"",
 				 (int) result, cc_relation_name(rel));
@@ -959,17 +985,14 @@ try_update(CcStore *store, CcRow *row)
 
 /*
  * Replaces the row fetched (or inserted) earlier with its current values.
- * A row that another transaction updated since it was read is an error:
- * every writer of the row holds the lock of its id.
+ * A row that another transaction updated since it was read is an error
+ * (see report_concurrent_change).
  */
 void
 cc_update(CcStore *store, CcRow *row)
 {
 	if (!try_update(store, row))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("cometchat_webhooks: a row of %s was updated concurrently",
-						RelationGetRelationName(row->r->rel))));
+		report_concurrent_change(row->r->rel, false);
 }
 
 /*
