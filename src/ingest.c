@@ -282,7 +282,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 							   "invalid CometChat webhook payload: %d problems",
 							   ev->nproblems, ev->nproblems),
 				 errdetail("%s", detail.data),
-				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in cometchat.rejected.")));
+				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in table \"cometchat.rejected\".")));
 	}
 
 	/*
@@ -410,7 +410,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	bool	   *replace;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "cc_events_trigger: not called by trigger manager");
+		elog(ERROR, "function \"cc_events_trigger\" was not called by trigger manager");
 	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
