@@ -39,7 +39,8 @@
  *					(lifecycle_locks.c).
  *	group			the events of a batch that share their id (the session id;
  *					for a call message without one, its conversation), applied
- *					one after the other with one CcGroup (lifecycle_group.c).
+ *					one after the other with one CcGroup (lifecycle_group.c);
+ *					rebuild()'s replay makes each event a group of its own.
  *	kept rows		copies of rows the group read or wrote (the session id's
  *					instances, its calls row), used instead of a lookup while
  *					the table has had no other write (cc_writes).
