@@ -60,7 +60,7 @@ typedef struct CcQueued
 	Oid			owner;			/* the ledger's owner, whose rights apply it */
 	SubTransactionId subid;
 	int			depth;			/* exec_depth when it was queued */
-	uint32		bucket;			/* of the id it locks first (lifecycle.c) */
+	uint32		bucket;			/* of the id it locks first (lifecycle_locks.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
 } CcQueued;
@@ -173,10 +173,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	CcQueued   *q;
 
 	if (applying)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
-				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
+		cc_report_nested_apply();
 	if (ev->spec->kind == CC_UNKNOWN)
 		return;
 
@@ -342,15 +339,19 @@ apply_queued(int above_depth)
 	pfree(batch);
 }
 
-/* Before commit or prepare: what no statement end applied yet. */
-void
-cc_batch_apply_all(void)
+/*
+ * Before commit or prepare: what no statement end applied yet.  The store
+ * closes before commit (store.c); applying may have opened it again.
+ */
+static void
+apply_before_commit(void)
 {
 	if (nqueued > 0 && !applying)
 	{
 		apply_queued(-1);
 		if (nqueued > 0)
-			elog(ERROR, "cometchat_webhooks: events of an ended subtransaction were left queued");
+			elog(ERROR, "events of an ended subtransaction were left queued");
+		cc_store_close();
 	}
 }
 
@@ -414,7 +415,7 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  ProcessUtilityContext context, ParamListInfo params,
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	cc_store_before_utility();
+	cc_store_close();
 	exec_depth++;
 	PG_TRY();
 	{
@@ -440,6 +441,11 @@ batch_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			apply_before_commit();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:

@@ -4,7 +4,7 @@
  *
  * A payload is analyzed once (payload_rules.c) into a CcEvent; the key
  * (idempotency.c), the ingest path (ingest.c) and lifecycle maintenance
- * (lifecycle.c) all read that struct and never walk the JSONB again.
+ * (lifecycle*.c) all read that struct and never walk the JSONB again.
  */
 #ifndef COMETCHAT_H
 #define COMETCHAT_H
@@ -175,12 +175,15 @@ extern bool cc_slot_is_time(CcSlot slot);
 extern void cc_append_json_string(StringInfo out, const char *str, int len);
 
 /* idempotency.c */
+extern void cc_idempotency_init(void);
 extern void cc_key_text(CcEvent *ev, StringInfo out);
 extern bytea *cc_key_digest(const char *key, int len);
+extern Oid	cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed);
+extern bool cc_key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
+						  bytea *digest, int id_att, int64 *existing_id);
+extern void cc_release_key_lock(void);
 
-/* ingest.c */
-extern void cc_ingest_init(void);
-extern Oid	cc_enum_label(Oid enumtypid, const char *label);
+/* common.c */
 extern void cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att);
 
 /* Running as a table's owner, under a search path of pg_catalog alone. */
@@ -194,22 +197,32 @@ typedef struct CcOwnerContext
 extern void cc_enter_owner_context(Oid owner, CcOwnerContext *cx);
 extern void cc_leave_owner_context(CcOwnerContext *cx);
 
+/* Errors raised in more than one place: the cc_report_ functions raise. */
+extern char *cc_relation_name(Relation rel);
+extern void cc_report_missing_table(Oid namespace, const char *relname);
+extern void cc_report_nested_apply(void);
+
+/* ingest.c */
+extern void cc_ingest_init(void);
+extern Oid	cc_enum_label(Oid enumtypid, const char *label);
+
 /* lifecycle.c */
 extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
 extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
+
+/* lifecycle_locks.c */
 extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
 extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
 
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
-extern void cc_batch_apply_all(void);
 
 /* citus_guard.c */
 extern void cc_citus_guard_init(void);
 extern void cc_citus_guard(Relation ledger);
 
-/* guc.c */
+/* cometchat_webhooks.c: the settings */
 typedef enum CcOnInvalid
 {
 	CC_ON_INVALID_QUARANTINE,

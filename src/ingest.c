@@ -10,47 +10,33 @@
  *      when cometchat.on_invalid = 'error';
  *   3. compute the idempotency key; if the key is stored, skip the row
  *      (INSERT 0 0, no dead tuple);
- *   4. update the lifecycle tables (lifecycle.c) and fill the derived columns.
- *
- * Step 3 must hold when several sessions insert the same payload at once.  A
- * lock on the key serializes them from the index probe until the row is in the
- * index; the probe uses a dirty snapshot and waits for an in-progress inserter
- * of the key to end, as a unique index would, then looks again.  The lock is
- * released when the next row comes through (its index entry exists by then)
- * or at transaction end, so a bulk load holds one key lock, not one per row.
+ *   4. queue it for the lifecycle tables (batch.c, lifecycle.c) and fill the
+ *      derived columns.
  */
 #include "cometchat.h"
 #include "compat.h"
 
-#include "access/genam.h"
-#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_am.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/bufmgr.h"
-#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/rls.h"
-#include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/acl.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 
 PG_FUNCTION_INFO_V1(cc_events_trigger);
 PG_FUNCTION_INFO_V1(cc_ingest);
@@ -123,12 +109,6 @@ typedef struct CcOutcome
 
 static CcOutcome *outcome_sink = NULL;
 
-/* Advisory lock tags of ours carry this in field4 (PostgreSQL uses 1 and 2). */
-#define CC_LOCK_KEY		0xCC01
-
-static LOCKTAG held_key_lock;
-static bool holding_key_lock = false;
-
 /* Ledger layout, cached per relation until its relcache entry changes. */
 static Oid	cached_relid = InvalidOid;
 static CcColumnMap cached_map;
@@ -137,10 +117,6 @@ static bool cached_key_timed = false;	/* the index is on (occurred_at, key) */
 
 static SPIPlanPtr reject_plan = NULL;
 static SPIPlanPtr ingest_plan = NULL;
-
-static void key_lock_xact_callback(XactEvent event, void *arg);
-static void key_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-									  SubTransactionId parentSubid, void *arg);
 
 static void
 invalidate_ledger_cache(Datum arg, Oid relid)
@@ -156,29 +132,6 @@ void
 cc_ingest_init(void)
 {
 	CacheRegisterRelcacheCallback(invalidate_ledger_cache, (Datum) 0);
-	RegisterXactCallback(key_lock_xact_callback, NULL);
-	RegisterSubXactCallback(key_lock_subxact_callback, NULL);
-}
-
-/*
- * Finds, for each of the n names, the attribute index of the column of that
- * name in desc (att[i]), or -1.  Dropped columns do not count.
- */
-void
-cc_map_columns(TupleDesc desc, const char *const *names, int n, int *att)
-{
-	for (int c = 0; c < n; c++)
-		att[c] = -1;
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(desc, i);
-
-		if (a->attisdropped)
-			continue;
-		for (int c = 0; c < n; c++)
-			if (strcmp(NameStr(a->attname), names[c]) == 0)
-				att[c] = i;
-	}
 }
 
 static void
@@ -275,39 +228,14 @@ fill_derived(CcEvent *ev, TupleDesc tupdesc, const CcColumnMap *map,
 /* Quarantine                                                              */
 /* ---------------------------------------------------------------------- */
 
-/*
- * The trigger's statements run as the owner of the table they maintain (as
- * foreign-key checks do), so a receiver needs no grant beyond INSERT on the
- * ledger; and under a search path of pg_catalog alone, so nothing a caller
- * creates in public or pg_temp (a function, an operator, a type, a table) can
- * stand in for what they name.  Both are undone on error by (sub)transaction
- * abort; CcOwnerContext undoes them on success.
- */
-void
-cc_enter_owner_context(Oid owner, CcOwnerContext *cx)
-{
-	GetUserIdAndSecContext(&cx->save_userid, &cx->save_sec_context);
-	SetUserIdAndSecContext(owner, cx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	cx->search_path_level = cc_push_safe_search_path();
-}
-
-void
-cc_leave_owner_context(CcOwnerContext *cx)
-{
-	cc_pop_safe_search_path(cx->search_path_level);
-	SetUserIdAndSecContext(cx->save_userid, cx->save_sec_context);
-}
-
 static Oid
 ledger_relid(const char *relname)
 {
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("cometchat", false));
+	Oid			namespace = get_namespace_oid("cometchat", false);
+	Oid			relid = get_relname_relid(relname, namespace);
 
 	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"cometchat.%s\" does not exist", relname),
-				 errhint("Is the extension cometchat_webhooks installed in this database?")));
+		cc_report_missing_table(namespace, relname);
 	return relid;
 }
 
@@ -350,10 +278,11 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			appendStringInfo(&detail, "\n(and %d more problems)", ev->nproblems - list_length(ev->problems));
 		ereport(ERROR,
 				(errcode(raw_body ? ERRCODE_INVALID_JSON_TEXT : ERRCODE_CHECK_VIOLATION),
-				 errmsg("invalid CometChat webhook payload: %d problem%s",
-						ev->nproblems, ev->nproblems == 1 ? "" : "s"),
+				 errmsg_plural("invalid CometChat webhook payload: %d problem",
+							   "invalid CometChat webhook payload: %d problems",
+							   ev->nproblems, ev->nproblems),
 				 errdetail("%s", detail.data),
-				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in cometchat.rejected.")));
+				 errhint("Fix the sender, or SET cometchat.on_invalid = 'quarantine' to keep invalid payloads in table \"cometchat.rejected\".")));
 	}
 
 	/*
@@ -380,9 +309,13 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 			elog(ERROR, "could not prepare the quarantine insert: %s", SPI_result_code_string(SPI_result));
 		reject_plan = plan;
 	}
-	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
+	if (SPI_execute_plan(reject_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store a rejected payload");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("the insert into table \"cometchat.rejected\" stored no row"),
+				 errhint("Another trigger on table \"cometchat.rejected\" may have skipped the row.")));
 	cc_leave_owner_context(&owner);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -405,221 +338,6 @@ report_outcome(CcStatus status, int64 event_id, bytea *key, ArrayType *problems,
 	o->problems = problems ? DatumGetArrayTypePCopy(PointerGetDatum(problems)) : NULL;
 	o->rejected_id = rejected_id;
 	MemoryContextSwitchTo(old);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Duplicates                                                              */
-/* ---------------------------------------------------------------------- */
-
-/*
- * The key lock is a session-level lock: it belongs to no statement, so the
- * next statement's row can release it, and transaction (or subtransaction)
- * end releases whatever is left.
- */
-static void
-release_key_lock(void)
-{
-	if (holding_key_lock)
-		LockRelease(&held_key_lock, ExclusiveLock, true);
-	holding_key_lock = false;
-}
-
-static void
-acquire_key_lock(bytea *digest)
-{
-	const uint32 *words = (const uint32 *) VARDATA(digest);
-
-	Assert(!holding_key_lock);
-	SET_LOCKTAG_ADVISORY(held_key_lock, MyDatabaseId, words[0], words[1], CC_LOCK_KEY);
-	(void) LockAcquire(&held_key_lock, ExclusiveLock, true, false);
-	holding_key_lock = true;
-}
-
-static void
-key_lock_xact_callback(XactEvent event, void *arg)
-{
-	release_key_lock();
-}
-
-static void
-key_lock_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						  SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		release_key_lock();
-}
-
-/*
- * The unique index the probe reads: on (idempotency_key) in catalogs before
- * 1.2, on (occurred_at, idempotency_key) NULLS NOT DISTINCT since.  An
- * event's time is one of its key's parts (NULL only for an unknown trigger,
- * whose key is the same), so both say the same: one row per key.  The second
- * keeps a load in time order at the index's right edge instead of spreading it
- * over the whole index.  *timed says which one it is.
- */
-static Oid
-find_key_index(Relation rel, int key_att, int time_att, bool *timed)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Oid			result = InvalidOid;
-
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index index = irel->rd_index;
-
-		if (index->indisunique && index->indisvalid && irel->rd_indexprs == NIL &&
-			RelationGetIndexPredicate(irel) == NIL && irel->rd_rel->relam == BTREE_AM_OID)
-		{
-			if (index->indnkeyatts == 1 && index->indkey.values[0] == key_att + 1)
-			{
-				result = RelationGetRelid(irel);
-				*timed = false;
-			}
-			else if (index->indnkeyatts == 2 && index->indnullsnotdistinct && time_att >= 0 &&
-					 index->indkey.values[0] == time_att + 1 &&
-					 index->indkey.values[1] == key_att + 1)
-			{
-				result = RelationGetRelid(irel);
-				*timed = true;
-			}
-		}
-		index_close(irel, AccessShareLock);
-		if (OidIsValid(result))
-			break;
-	}
-	list_free(indexes);
-	if (!OidIsValid(result))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat.events has no unique index on idempotency_key"),
-				 errhint("Reinstall the extension: DROP EXTENSION cometchat_webhooks; CREATE EXTENSION cometchat_webhooks;")));
-	return result;
-}
-
-/*
- * The version of the row an index entry points to that a dirty snapshot
- * sees, read through a small ring of buffers of its own instead of the
- * shared pool at large.  A COPY writes the ledger through a ring it reuses
- * once round; a plain read of a duplicate's original, on one of the ring's
- * pages, would raise the page's usage count, the COPY would then leave it
- * and take a fresh buffer from shared_buffers, and a load with retried
- * deliveries would sweep the whole pool (and fault in its memory) instead
- * of cycling through 16 MB.  The ledger is a heap table; under another
- * table access method the plain index fetch is used.
- */
-static bool
-fetch_dirty(IndexScanDesc scan, Relation rel, Snapshot dirty,
-			ItemPointer found_tid, int id_att, int64 *id)
-{
-	static BufferAccessStrategy strategy = NULL;
-	ItemPointer tid;
-
-	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
-	{
-		TupleTableSlot *slot = table_slot_create(rel, NULL);
-		bool		found = index_getnext_slot(scan, ForwardScanDirection, slot);
-
-		if (found)
-		{
-			bool		isnull;
-
-			*found_tid = slot->tts_tid;
-			*id = DatumGetInt64(slot_getattr(slot, id_att + 1, &isnull));
-		}
-		ExecDropSingleTupleTableSlot(slot);
-		return found;
-	}
-	if (strategy == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		strategy = GetAccessStrategy(BAS_BULKREAD);
-		MemoryContextSwitchTo(old);
-	}
-	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-	{
-		ItemPointerData at = *tid;
-		HeapTupleData tuple;
-		bool		all_dead = false;
-		bool		visible;
-		Buffer		buf;
-
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, ItemPointerGetBlockNumber(&at),
-								 RBM_NORMAL, strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		visible = heap_hot_search_buffer(&at, rel, buf, dirty, &tuple, &all_dead, true);
-		if (visible)
-		{
-			bool		isnull;
-
-			*found_tid = at;
-			*id = DatumGetInt64(heap_getattr(&tuple, id_att + 1, RelationGetDescr(rel), &isnull));
-		}
-		UnlockReleaseBuffer(buf);
-		if (visible)
-			return true;
-		/* As index_getnext_slot: an entry whose chain is dead to all is marked so. */
-		if (!scan->xactStartedInRecovery)
-			scan->kill_prior_tuple = all_dead;
-	}
-	return false;
-}
-
-/*
- * Takes the key lock and looks for the key in the ledger.  Sees rows of
- * in-progress transactions (a dirty snapshot); for one, it lets go of the key
- * lock (holding it while asleep could close a deadlock cycle with that very
- * transaction), waits for the transaction to end, and starts again: a row
- * whose inserter rolled back does not count.  Returns with the lock held.
- */
-static bool
-key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
-		   bytea *digest, int id_att, int64 *existing_id)
-{
-	for (;;)
-	{
-		SnapshotData dirty;
-		Relation	irel;
-		IndexScanDesc scan;
-		ScanKeyData skey[2];
-		int			nkeys = 0;
-		TransactionId xwait = InvalidTransactionId;
-		ItemPointerData ctid;
-		int64		id;
-		bool		found = false;
-
-		acquire_key_lock(digest);
-		InitDirtySnapshot(dirty);
-		irel = index_open(indexoid, RowExclusiveLock);
-		if (timed && no_time)
-			ScanKeyEntryInitialize(&skey[nkeys++], SK_ISNULL | SK_SEARCHNULL, 1,
-								   InvalidStrategy, InvalidOid, InvalidOid,
-								   InvalidOid, (Datum) 0);
-		else if (timed)
-			ScanKeyInit(&skey[nkeys++], 1, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, occurred);
-		ScanKeyInit(&skey[nkeys], nkeys + 1, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(digest));
-		nkeys++;
-		scan = cc_index_beginscan(rel, irel, &dirty, nkeys);
-		index_rescan(scan, skey, nkeys, NULL, 0);
-		if (fetch_dirty(scan, rel, &dirty, &ctid, id_att, &id))
-		{
-			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-			if (!TransactionIdIsValid(xwait))
-			{
-				found = true;
-				*existing_id = id;
-			}
-		}
-		index_endscan(scan);
-		index_close(irel, NoLock);
-
-		if (!TransactionIdIsValid(xwait))
-			return found;
-		release_key_lock();
-		XactLockTableWait(xwait, rel, &ctid, XLTW_InsertIndex);
-	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -659,7 +377,7 @@ check_insert_policy(Relation rel, Jsonb *payload)
 		policy_plan = plan;
 	}
 	if (SPI_execute_plan(policy_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not check the insert policy of %s", RelationGetRelationName(rel));
+		elog(ERROR, "could not check the insert policy of table \"%s\"", cc_relation_name(rel));
 	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	cc_pop_safe_search_path(search_path_level);
 	SPI_finish();
@@ -691,19 +409,23 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	bool	   *replace;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "cc_events_trigger: must be fired BEFORE ... FOR EACH ROW");
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "function \"cc_events_trigger\" was not called by trigger manager");
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must be fired BEFORE INSERT FOR EACH ROW",
+						td->tg_trigger->tgname, cc_relation_name(td->tg_relation))));
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cometchat.events is append-only"),
+				 errmsg("table \"cometchat.events\" is append-only"),
 				 errdetail("Its derived columns and the lifecycle tables follow from the payload as received."),
 				 errhint("Insert the corrected payload as a new event.")));
 	cc_citus_guard(td->tg_relation);
 
 	/* The previous row of this backend is in the index by now. */
-	release_key_lock();
+	cc_release_key_lock();
 
 	rel = td->tg_relation;
 	tupdesc = RelationGetDescr(rel);
@@ -716,10 +438,13 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	}
 	map = &cached_map;
 	if (map->att[COL_PAYLOAD] < 0 || map->att[COL_KEY] < 0 || map->att[COL_ID] < 0)
-		elog(ERROR, "cc_events_trigger: %s is not a CometChat ledger", RelationGetRelationName(rel));
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a CometChat ledger", cc_relation_name(rel)),
+				 errdetail("The ingest trigger needs the columns \"id\", \"payload\" and \"idempotency_key\".")));
 	if (!OidIsValid(cached_key_index))
-		cached_key_index = find_key_index(rel, map->att[COL_KEY], map->att[COL_OCCURRED],
-										  &cached_key_timed);
+		cached_key_index = cc_find_key_index(rel, map->att[COL_KEY], map->att[COL_OCCURRED],
+											 &cached_key_timed);
 
 	payload_datum = heap_getattr(tuple, map->att[COL_PAYLOAD] + 1, tupdesc, &isnull);
 	if (isnull)
@@ -751,10 +476,10 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	digest = cc_key_digest(key.data, key.len);
 
 	occurred = occurred_datum(&ev, &no_time);
-	if (key_exists(rel, cached_key_index, cached_key_timed, occurred, no_time,
-				   digest, map->att[COL_ID], &existing_id))
+	if (cc_key_exists(rel, cached_key_index, cached_key_timed, occurred, no_time,
+					  digest, map->att[COL_ID], &existing_id))
 	{
-		release_key_lock();
+		cc_release_key_lock();
 		check_insert_policy(rel, payload);
 		report_outcome(CC_DUPLICATE, existing_id, digest, NULL, 0);
 		return PointerGetDatum(NULL);
@@ -841,8 +566,8 @@ ingest_payload(FunctionCallInfo fcinfo, Datum payload, bool isnull, text *raw_bo
 		if (!outcome.filled)
 			ereport(ERROR,
 					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-					 errmsg("the insert into cometchat.events did not reach its ingest trigger"),
-					 errhint("Another trigger on cometchat.events may have skipped the row.")));
+					 errmsg("the insert into table \"cometchat.events\" did not reach its ingest trigger"),
+					 errhint("Another trigger on table \"cometchat.events\" may have skipped the row.")));
 	}
 
 	values[0] = ObjectIdGetDatum(cc_enum_label(TupleDescAttr(tupdesc, 0)->atttypid,
@@ -933,8 +658,8 @@ cc_ingest_raw(PG_FUNCTION_ARGS)
 								  ACL_INSERT) != ACLCHECK_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for table cometchat.events"),
-					 errdetail("cometchat.ingest_raw() stores a body that is not JSON in cometchat.rejected for receivers only."),
+					 errmsg("permission denied for table %s", get_rel_name(ledger)),
+					 errdetail("cometchat.ingest_raw() stores a body that is not JSON in table \"cometchat.rejected\" for receivers only."),
 					 errhint("GRANT INSERT (payload) ON cometchat.events TO the receiving role.")));
 
 		cc_add_problem(&raw_event, "body: not valid JSON: %s", error);

@@ -69,7 +69,7 @@ static const CcTableDef tables[CC_NUM_RELS] = {
  * relcache invalidation of a table (DDL in this transaction) makes the store
  * be rebuilt before the next event.
  */
-static CcStore *store = NULL;
+static CcStore *xact_store = NULL;
 static bool store_stale = false;
 
 /*
@@ -103,7 +103,7 @@ typedef struct CcTableInfo
 
 static CcTableInfo table_info[CC_NUM_RELS];
 
-/* Rows written, by table, ever: what lifecycle.c's copies of rows check. */
+/* Rows written, by table, ever: what the lifecycle's kept rows check (cc_writes). */
 static uint64 rel_writes[CC_NUM_RELS];
 
 /* Stores made, ever. */
@@ -118,18 +118,18 @@ store_close(void)
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	for (int i = 0; i < CC_NUM_RELS; i++)
 	{
-		if (!store->opened[i])
+		if (!xact_store->opened[i])
 			continue;
 		/* An error in cc_rel may have left the table open without its indexes. */
-		if (store->rels[i].rri)
-			ExecCloseIndices(store->rels[i].rri);
-		table_close(store->rels[i].rel, NoLock);
+		if (xact_store->rels[i].rri)
+			ExecCloseIndices(xact_store->rels[i].rri);
+		table_close(xact_store->rels[i].rel, NoLock);
 	}
-	if (!store->broken)
+	if (!xact_store->broken)
 	{
-		EvalPlanQualEnd(&store->epq);
-		ExecResetTupleTable(store->estate->es_tupleTable, false);
-		FreeExecutorState(store->estate);
+		EvalPlanQualEnd(&xact_store->epq);
+		ExecResetTupleTable(xact_store->estate->es_tupleTable, false);
+		FreeExecutorState(xact_store->estate);
 	}
 	else
 	{
@@ -137,18 +137,18 @@ store_close(void)
 		 * A slot may still name a buffer whose pin the aborting
 		 * subtransaction releases: only the tuple descriptors are let go.
 		 */
-		foreach(lc, store->estate->es_tupleTable)
+		foreach(lc, xact_store->estate->es_tupleTable)
 		{
 			TupleTableSlot *slot = lfirst(lc);
 
 			if (slot->tts_tupleDescriptor)
 				ReleaseTupleDesc(slot->tts_tupleDescriptor);
 		}
-		MemoryContextDelete(store->estate->es_query_cxt);
+		MemoryContextDelete(xact_store->estate->es_query_cxt);
 	}
 	CurrentResourceOwner = saved;
-	pfree(store);
-	store = NULL;
+	pfree(xact_store);
+	xact_store = NULL;
 }
 
 static void
@@ -159,14 +159,13 @@ store_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			cc_batch_apply_all();
-			if (store)
+			if (xact_store)
 				store_close();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			/* Memory goes with the transaction, references with its owners. */
-			store = NULL;
+			xact_store = NULL;
 			break;
 		default:
 			break;
@@ -186,10 +185,10 @@ static void
 store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && store && store->in_use &&
-		mySubid <= store->event_subxact)
+	if (event == SUBXACT_EVENT_ABORT_SUB && xact_store && xact_store->in_use &&
+		mySubid <= xact_store->event_subxact)
 	{
-		store->broken = true;
+		xact_store->broken = true;
 		store_close();
 	}
 }
@@ -213,25 +212,27 @@ store_relcache_callback(Datum arg, Oid relid)
 	for (int i = 0; i < CC_NUM_RELS; i++)
 		if (!OidIsValid(relid) || table_info[i].relid == relid)
 			forget_table(&table_info[i]);
-	if (store == NULL)
+	if (xact_store == NULL)
 		return;
 	if (!OidIsValid(relid))
 		store_stale = true;
 	for (int i = 0; i < CC_NUM_RELS; i++)
-		if (store->opened[i] && RelationGetRelid(store->rels[i].rel) == relid)
+		if (xact_store->opened[i] && RelationGetRelid(xact_store->rels[i].rel) == relid)
 			store_stale = true;
 }
 
 /*
- * Before a utility statement (TRUNCATE, ALTER TABLE, CLUSTER, ... in this
- * transaction, cometchat.rebuild() among them), which may need the tables
- * to be open nowhere else in this session, the store closes (batch.c's
- * ProcessUtility hook calls this).
+ * Closes the store unless an event is using it.  Before a utility statement
+ * (TRUNCATE, ALTER TABLE, CLUSTER, ... in this transaction,
+ * cometchat.rebuild() among them), which may need the tables to be open
+ * nowhere else in this session; and before commit, once the events still
+ * queued have been applied (batch.c calls both: applying may reopen a store
+ * that store_xact_callback already closed).
  */
 void
-cc_store_before_utility(void)
+cc_store_close(void)
 {
-	if (store && !store->in_use)
+	if (xact_store && !xact_store->in_use)
 		store_close();
 }
 
@@ -270,24 +271,21 @@ cc_store_begin(Oid namespace)
 	List	   *rtable = NIL;
 	List	   *perminfos = NIL;
 
-	if (store && store->in_use)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cometchat_webhooks: an event was ingested while another one was being applied"),
-				 errdetail("A trigger on a lifecycle table ingests events; that is not supported.")));
-	if (store && (store_stale || store->namespace != namespace))
+	if (xact_store && xact_store->in_use)
+		cc_report_nested_apply();
+	if (xact_store && (store_stale || xact_store->namespace != namespace))
 		store_close();
 	store_stale = false;
 
-	if (store == NULL)
+	if (xact_store == NULL)
 	{
 		/* Tables' entries are cleared as they are opened (cc_rel): most never are. */
-		store = MemoryContextAlloc(TopTransactionContext, sizeof(CcStore));
-		memset(store, 0, offsetof(CcStore, rels));
-		memset(&store->relids, 0, sizeof(CcStore) - offsetof(CcStore, relids));
+		xact_store = MemoryContextAlloc(TopTransactionContext, sizeof(CcStore));
+		memset(xact_store, 0, offsetof(CcStore, rels));
+		memset(&xact_store->relids, 0, sizeof(CcStore) - offsetof(CcStore, relids));
 		old = MemoryContextSwitchTo(TopTransactionContext);
-		store->namespace = namespace;
-		store->generation = ++store_generation;
+		xact_store->namespace = namespace;
+		xact_store->generation = ++store_generation;
 		/* From pg_class, so that it covers tables the store has not opened yet. */
 		for (int i = 0; i < CC_NUM_RELS; i++)
 		{
@@ -295,17 +293,17 @@ cc_store_begin(Oid namespace)
 
 			if (t->namespace != namespace)
 				look_up_table(t, tables[i].name, namespace);
-			store->relids[i] = t->relid;
-			store->lifecycle_triggers |= t->hastriggers;
+			xact_store->relids[i] = t->relid;
+			xact_store->lifecycle_triggers |= t->hastriggers;
 		}
-		store->estate = CreateExecutorState();
-		MemoryContextSwitchTo(store->estate->es_query_cxt);
+		xact_store->estate = CreateExecutorState();
+		MemoryContextSwitchTo(xact_store->estate->es_query_cxt);
 		for (int i = 0; i < CC_NUM_RELS; i++)
 		{
 			RangeTblEntry *rte = makeNode(RangeTblEntry);
 
 			rte->rtekind = RTE_RELATION;
-			rte->relid = store->relids[i];
+			rte->relid = xact_store->relids[i];
 			rte->relkind = RELKIND_RELATION;
 			rte->rellockmode = RowExclusiveLock;
 			/* (A missing table is an error when the store first opens it.) */
@@ -313,14 +311,14 @@ cc_store_begin(Oid namespace)
 				cc_rte_add_perminfo(&perminfos, rte);
 			rtable = lappend(rtable, rte);
 		}
-		cc_init_range_table(store->estate, rtable, perminfos);
-		cc_epq_init(&store->epq, store->estate);
+		cc_init_range_table(xact_store->estate, rtable, perminfos);
+		cc_epq_init(&xact_store->epq, xact_store->estate);
 		MemoryContextSwitchTo(old);
 	}
-	store->snapshot = RegisterSnapshot(GetLatestSnapshot());
-	store->estate->es_snapshot = store->snapshot;
-	store->event_subxact = GetCurrentSubTransactionId();
-	store->in_use = true;
+	xact_store->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	xact_store->estate->es_snapshot = xact_store->snapshot;
+	xact_store->event_subxact = GetCurrentSubTransactionId();
+	xact_store->in_use = true;
 
 	/*
 	 * The event's writes are a statement of their own for the lifecycle
@@ -330,23 +328,23 @@ cc_store_begin(Oid namespace)
 	 * cometchat.rebuild(), a commit applying what its statements queued.)
 	 * An error leaves the level to the (sub)transaction's abort.
 	 */
-	if (store->lifecycle_triggers)
+	if (xact_store->lifecycle_triggers)
 		AfterTriggerBeginQuery();
-	return store;
+	return xact_store;
 }
 
 /* The event is done with the store. */
 void
-cc_store_end(CcStore *st)
+cc_store_end(CcStore *store)
 {
 	/* Still in use: a trigger that ingests is refused (cc_store_begin). */
-	if (st->lifecycle_triggers)
-		AfterTriggerEndQuery(st->estate);
-	ResetPerTupleExprContext(st->estate);
-	UnregisterSnapshot(st->snapshot);
-	st->snapshot = NULL;
-	st->estate->es_snapshot = InvalidSnapshot;
-	st->in_use = false;
+	if (store->lifecycle_triggers)
+		AfterTriggerEndQuery(store->estate);
+	ResetPerTupleExprContext(store->estate);
+	UnregisterSnapshot(store->snapshot);
+	store->snapshot = NULL;
+	store->estate->es_snapshot = InvalidSnapshot;
+	store->in_use = false;
 }
 
 /*
@@ -372,8 +370,8 @@ prepare_generated(CcTableInfo *t, Relation rel)
 				continue;
 			expr = build_column_default(rel, a + 1);
 			if (expr == NULL)
-				elog(ERROR, "cometchat_webhooks: no generation expression for column %d of %s",
-					 a + 1, RelationGetRelationName(rel));
+				elog(ERROR, "no generation expression for column %d of table \"%s\"",
+					 a + 1, cc_relation_name(rel));
 			t->gen_states[a] = ExecInitExpr(expression_planner((Expr *) expr), NULL);
 			t->gen_cols = bms_add_member(t->gen_cols, a + 1 - FirstLowInvalidHeapAttributeNumber);
 		}
@@ -446,15 +444,17 @@ map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
 		if (r->att[c] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("cometchat_webhooks: column %s of table %s does not exist",
-							def->cols[c], RelationGetRelationName(r->rel))));
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							def->cols[c], cc_relation_name(r->rel)),
+					 errdetail("cometchat_webhooks finds the columns of its tables by name."),
+					 errhint("Give the column back its name, or reinstall the extension.")));
 }
 
 /* The table, opened for writing on first use. */
 CcRel *
-cc_rel(CcStore *st, CcRelId id)
+cc_rel(CcStore *store, CcRelId id)
 {
-	CcRel	   *r = &st->rels[id];
+	CcRel	   *r = &store->rels[id];
 	const CcTableDef *def = &tables[id];
 	CcTableInfo *t = &table_info[id];
 	RangeTblEntry *rte;
@@ -464,33 +464,31 @@ cc_rel(CcStore *st, CcRelId id)
 	MemoryContext old;
 	ResourceOwner saved_owner;
 
-	if (st->opened[id])
+	if (store->opened[id])
 		return r;
 
 	memset(r, 0, sizeof(CcRel));
-	relid = st->relids[id];
+	relid = store->relids[id];
 	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("cometchat_webhooks: table %s.%s does not exist",
-						get_namespace_name(st->namespace), def->name)));
-	old = MemoryContextSwitchTo(st->estate->es_query_cxt);
+		cc_report_missing_table(store->namespace, def->name);
+	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
 	saved_owner = CurrentResourceOwner;
 	/* Relations and tuple descriptors are the transaction's: see store_close. */
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	r->rel = table_open(relid, RowExclusiveLock);
-	st->opened[id] = true;
+	store->opened[id] = true;
 	if (r->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cometchat_webhooks: %s is not a table", RelationGetRelationName(r->rel))));
+				 errmsg("\"%s\" is not a table", cc_relation_name(r->rel)),
+				 errdetail("cometchat_webhooks writes lifecycle rows into plain tables only.")));
 	desc = RelationGetDescr(r->rel);
 
-	rte = exec_rt_fetch(id + 1, st->estate);
+	rte = exec_rt_fetch(id + 1, store->estate);
 	rte->relid = relid;
 	/* (What the store was made with: the session's may have been forgotten since.) */
 	if (t->relid != relid)
-		look_up_table(t, def->name, st->namespace);
+		look_up_table(t, def->name, store->namespace);
 	if (t->relid == relid && t->mapped)
 		memcpy(r->att, t->att, sizeof(r->att));
 	else
@@ -503,17 +501,17 @@ cc_rel(CcStore *st, CcRelId id)
 		}
 	}
 
-	r->store = st;
+	r->store = store;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
 	/* Where AFTER triggers look for it (the table is closed by store_close). */
-	st->estate->es_opened_result_relations =
-		lappend(st->estate->es_opened_result_relations, r->rri);
+	store->estate->es_opened_result_relations =
+		lappend(store->estate->es_opened_result_relations, r->rri);
 	ExecOpenIndices(r->rri, false);
-	init_generated(r, t, st->estate);
-	cc_set_updated_cols(st->estate, id + 1, written_columns(r));
-	r->scan_slot = table_slot_create(r->rel, &st->estate->es_tupleTable);
-	r->new_slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+	init_generated(r, t, store->estate);
+	cc_set_updated_cols(store->estate, id + 1, written_columns(r));
+	r->scan_slot = table_slot_create(r->rel, &store->estate->es_tupleTable);
+	r->new_slot = ExecInitExtraTupleSlot(store->estate, desc, &TTSOpsVirtual);
 	/*
 	 * The slots row triggers use, made now, under the same owner; and their
 	 * functions looked up now, in the store's memory.  The executor does the
@@ -525,8 +523,8 @@ cc_rel(CcStore *st, CcRelId id)
 	{
 		TriggerDesc *trigdesc = r->rri->ri_TrigDesc;
 
-		(void) ExecGetTriggerOldSlot(st->estate, r->rri);
-		(void) ExecGetTriggerNewSlot(st->estate, r->rri);
+		(void) ExecGetTriggerOldSlot(store->estate, r->rri);
+		(void) ExecGetTriggerNewSlot(store->estate, r->rri);
 		for (int i = 0; i < trigdesc->numtriggers; i++)
 			fmgr_info(trigdesc->triggers[i].tgfoid, &r->rri->ri_TrigFunctions[i]);
 	}
@@ -606,8 +604,12 @@ choose_index(CcRel *r, int nkeys, const CcKey *keys, int order_col)
 		if (fits)
 			return i;
 	}
-	elog(ERROR, "cometchat_webhooks: no index of %s fits a lookup it needs",
-		 RelationGetRelationName(r->rel));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" has no index for a lookup of the lifecycle maintenance",
+					cc_relation_name(r->rel)),
+			 errdetail("Each lookup needs a plain B-tree index that leads with the columns it looks up, as the extension's indexes do."),
+			 errhint("Recreate the index that was dropped, or reinstall the extension.")));
 	return -1;					/* keep compiler quiet */
 }
 
@@ -646,8 +648,8 @@ cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 													 keys[k].strategy);
 
 				if (!OidIsValid(op))
-					elog(ERROR, "cometchat_webhooks: no operator of strategy %d for index %s",
-						 keys[k].strategy, RelationGetRelationName(index));
+					elog(ERROR, "no operator of strategy %d for index \"%s\"",
+						 keys[k].strategy, cc_relation_name(index));
 				proc = get_opcode(op);
 				if (cached)
 					r->procs[ix][j][keys[k].strategy] = proc;
@@ -727,6 +729,27 @@ cc_row_from_scan(CcRow *row, CcScan *s)
 	cc_row_from_slot(row, s->r->scan_slot);
 }
 
+/* Copies src's values into dst (both rows of one table), in dst's memory. */
+void
+cc_row_copy(CcRow *dst, const CcRow *src)
+{
+	TupleDesc	desc = RelationGetDescr(src->r->rel);
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(dst->values));
+
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (!att->attbyval && !dst->nulls[a])
+			pfree(DatumGetPointer(dst->values[a]));
+		dst->nulls[a] = src->nulls[a];
+		dst->values[a] = src->nulls[a] ? (Datum) 0 :
+			datumCopy(src->values[a], att->attbyval, att->attlen);
+	}
+	dst->tid = src->tid;
+	MemoryContextSwitchTo(old);
+}
+
 /* The first row matching keys (see cc_scan_begin), into row. */
 bool
 cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys, int order_col, ScanDirection dir)
@@ -792,7 +815,7 @@ row_slot(CcRow *row)
  * under the resource owner of the statement that happens to be running.
  */
 static void
-written(CcStore *st, ResultRelInfo *rri)
+written(CcStore *store, ResultRelInfo *rri)
 {
 	if (rri->ri_TrigDesc)
 	{
@@ -800,7 +823,7 @@ written(CcStore *st, ResultRelInfo *rri)
 		ExecClearTuple(rri->ri_TrigNewSlot);
 	}
 	CommandCounterIncrement();
-	st->snapshot->curcid = GetCurrentCommandId(false);
+	store->snapshot->curcid = GetCurrentCommandId(false);
 	rel_writes[rri->ri_RangeTableIndex - 1]++;
 }
 
@@ -820,14 +843,14 @@ cc_writes(CcRelId id)
  * Inserts the row.
  */
 void
-cc_insert(CcStore *st, CcRow *row)
+cc_insert(CcStore *store, CcRow *row)
 {
 	TupleTableSlot *slot = row_slot(row);
 
-	st->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(row->r->rri, st->estate, slot);
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(row->r->rri, store->estate, slot);
 	row->tid = slot->tts_tid;
-	written(st, row->r->rri);
+	written(store, row->r->rri);
 }
 
 /*
@@ -851,12 +874,33 @@ reread_latest(CcRow *row)
 		if (table_tuple_fetch_row_version(rel, &row->tid, SnapshotSelf, row->r->scan_slot))
 			break;
 		if (ItemPointerEquals(&from, &row->tid))
-			elog(ERROR, "cometchat_webhooks: the new version of a row of \"%s\" is not visible",
-				 RelationGetRelationName(rel));
+			elog(ERROR, "the new version of a row of table \"%s\" is not visible",
+				 cc_relation_name(rel));
 		CHECK_FOR_INTERRUPTS();
 	}
 	cc_row_from_slot(row, row->r->scan_slot);
 	ExecClearTuple(row->r->scan_slot);
+}
+
+/*
+ * Raises: another transaction updated (or deleted) the row an event is
+ * writing since the event read it.  Every writer of a lifecycle row holds
+ * the lock of its id, except an UPDATE or DELETE by hand: a retry reads the
+ * row again.
+ */
+static void
+report_concurrent_change(Relation rel, bool deleted)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 deleted ? errmsg("could not serialize access due to concurrent delete") :
+			 errmsg("could not serialize access due to concurrent update"),
+			 deleted ?
+			 errdetail("A row of table \"%s\" was deleted by another transaction while an event was being applied.",
+					   cc_relation_name(rel)) :
+			 errdetail("A row of table \"%s\" was updated by another transaction while an event was being applied.",
+					   cc_relation_name(rel)),
+			 errhint("The transaction might succeed if retried.")));
 }
 
 /*
@@ -874,11 +918,11 @@ reread_latest(CcRow *row)
  * other concurrent update.
  */
 static bool
-try_update(CcStore *st, CcRow *row)
+try_update(CcStore *store, CcRow *row)
 {
 	ResultRelInfo *rri = row->r->rri;
 	Relation	rel = rri->ri_RelationDesc;
-	EState	   *estate = st->estate;
+	EState	   *estate = store->estate;
 	TupleTableSlot *slot = row_slot(row);
 	ItemPointerData tid = row->tid;
 	TM_FailureData tmfd;
@@ -901,10 +945,12 @@ try_update(CcStore *st, CcRow *row)
 			reread_latest(row);
 			return false;
 		}
+		if (result == TM_Deleted)
+			report_concurrent_change(rel, true);
 		if (result != TM_Ok)
-			elog(ERROR, "cometchat_webhooks: unexpected result %d locking a row of \"%s\"",
-				 (int) result, RelationGetRelationName(rel));
-		if (!cc_before_update_triggers(estate, &st->epq, rri, &tid, slot))
+			elog(ERROR, "unexpected result %d locking a row of table \"%s\"",
+				 (int) result, cc_relation_name(rel));
+		if (!cc_before_update_triggers(estate, &store->epq, rri, &tid, slot))
 			return true;		/* a trigger skipped it */
 	}
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
@@ -921,32 +967,32 @@ try_update(CcStore *st, CcRow *row)
 		case TM_Updated:
 			reread_latest(row);
 			return false;
+		case TM_Deleted:
+			report_concurrent_change(rel, true);
+			break;				/* not reached */
 		default:
-			elog(ERROR, "cometchat_webhooks: unexpected result %d updating a row of \"%s\"",
-				 (int) result, RelationGetRelationName(rel));
+			elog(ERROR, "unexpected result %d updating a row of table \"%s\"",
+				 (int) result, cc_relation_name(rel));
 	}
 	if (rri->ri_NumIndices > 0 && CC_NEEDS_INDEX_ENTRIES(update_indexes))
 		recheck = cc_insert_index_tuples_for_update(rri, slot, estate, update_indexes);
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;
-	written(st, rri);
+	written(store, rri);
 	return true;
 }
 
 /*
  * Replaces the row fetched (or inserted) earlier with its current values.
- * A row that another transaction updated since it was read is an error:
- * every writer of the row holds the lock of its id.
+ * A row that another transaction updated since it was read is an error
+ * (see report_concurrent_change).
  */
 void
-cc_update(CcStore *st, CcRow *row)
+cc_update(CcStore *store, CcRow *row)
 {
-	if (!try_update(st, row))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("cometchat_webhooks: a row of %s was updated concurrently",
-						RelationGetRelationName(row->r->rel))));
+	if (!try_update(store, row))
+		report_concurrent_change(row->r->rel, false);
 }
 
 /*
@@ -957,11 +1003,11 @@ cc_update(CcStore *st, CcRow *row)
  * id's events and its conversation's).
  */
 void
-cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg)
+cc_update_merge(CcStore *store, CcRow *row, CcMergeFn merge, void *arg)
 {
 	while (merge(row, arg))
 	{
-		if (try_update(st, row))
+		if (try_update(store, row))
 			return;
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -84,7 +84,7 @@ typedef struct CcStore
 	bool		in_use;			/* an event is being applied */
 	Snapshot	snapshot;		/* the event's (registered) */
 	SubTransactionId event_subxact; /* the subtransaction the event runs in */
-	/* Enum labels the lifecycle writes, with their values (lifecycle.c). */
+	/* Enum labels the lifecycle writes, with their values (lifecycle_merge.c). */
 	struct
 	{
 		Oid			type;
@@ -126,10 +126,10 @@ typedef struct CcRow
 } CcRow;
 
 extern void cc_store_init(void);
-extern void cc_store_before_utility(void);
+extern void cc_store_close(void);
 extern CcStore *cc_store_begin(Oid namespace);
-extern void cc_store_end(CcStore *st);
-extern CcRel *cc_rel(CcStore *st, CcRelId id);
+extern void cc_store_end(CcStore *store);
+extern CcRel *cc_rel(CcStore *store, CcRelId id);
 extern uint64 cc_writes(CcRelId id);
 
 extern void cc_scan_begin(CcScan *s, CcRel *r, int nkeys, const CcKey *keys,
@@ -140,6 +140,7 @@ extern Datum cc_scan_get(CcScan *s, int col, bool *isnull);
 
 extern void cc_row_init(CcRow *row, CcRel *r);
 extern void cc_row_from_scan(CcRow *row, CcScan *s);
+extern void cc_row_copy(CcRow *dst, const CcRow *src);
 extern void cc_row_from_slot(CcRow *row, TupleTableSlot *slot);
 extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 					 int order_col, ScanDirection dir);
@@ -147,12 +148,12 @@ extern bool cc_fetch(CcRow *row, CcRel *r, int nkeys, const CcKey *keys,
 typedef bool (*CcKeepFn) (CcScan *s, void *arg);
 extern int	cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys, int order_col,
 						 CcKeepFn keep, void *arg);
-extern void cc_insert(CcStore *st, CcRow *row);
-extern void cc_update(CcStore *st, CcRow *row);
+extern void cc_insert(CcStore *store, CcRow *row);
+extern void cc_update(CcStore *store, CcRow *row);
 
 /* Changes the row; false when it leaves the row as it is. */
 typedef bool (*CcMergeFn) (CcRow *row, void *arg);
-extern void cc_update_merge(CcStore *st, CcRow *row, CcMergeFn merge, void *arg);
+extern void cc_update_merge(CcStore *store, CcRow *row, CcMergeFn merge, void *arg);
 
 #define CC_GET(row, col)		((row)->values[(row)->r->att[col]])
 #define CC_ISNULL(row, col)	((row)->nulls[(row)->r->att[col]])

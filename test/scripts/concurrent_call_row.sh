@@ -5,8 +5,8 @@
 # A ringing call's row is updated by the events of its session id (each new
 # participant counts on it) and by the outcome events of its conversation
 # (each outcome earlier than the call's current one sets it), and those hold
-# different locks (src/lifecycle.c).  pgbench runs 4 clients, one event per
-# transaction: ~600 joins of distinct names and 290 outcome events, each
+# different locks (src/lifecycle_locks.c).  pgbench runs 4 clients, one event
+# per transaction: ~600 joins of distinct names and 290 outcome events, each
 # earlier than all before it, so that nearly every transaction updates the
 # same row while another waits on it, and an update often finds the row
 # updated again by a third transaction meanwhile.

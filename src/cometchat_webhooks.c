@@ -1,6 +1,18 @@
 /*
- * guc.c
- *		Settings, all under "cometchat.", and the module's entry point.
+ * cometchat_webhooks.c
+ *		The module's entry point: its settings, all under "cometchat.", and
+ *		the callbacks and hooks each part of it installs.
+ *
+ * What happens where:
+ *	payload_rules.c		what a valid webhook is, and what is read from it
+ *	idempotency.c		the idempotency key, and the probe for it in the ledger
+ *	ingest.c			the trigger on cometchat.events and the ingest functions
+ *	batch.c				accepted events wait for their statement's end (or the
+ *						commit), then are applied together
+ *	lifecycle*.c		the lifecycle tables, from the events (see lifecycle.c)
+ *	store.c				index lookups and row writes on the lifecycle tables
+ *	citus_guard.c		refusing to write where Citus spread the tables
+ *	common.c			helpers the others share
  */
 #include "cometchat.h"
 #include "store.h"
@@ -25,8 +37,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	cc_store_init();
-	cc_batch_init();
 	DefineCustomEnumVariable("cometchat.on_invalid",
 							 "What happens to a webhook payload that fails validation.",
 							 "quarantine stores it in cometchat.rejected with its problems and skips "
@@ -73,6 +83,18 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("cometchat");
 
+	/*
+	 * Each part installs its own callbacks and hooks: the store its
+	 * transaction and relcache callbacks; the batch its transaction
+	 * callbacks (the apply before commit among them) and the ExecutorRun,
+	 * ExecutorFinish and ProcessUtility hooks; the ingest path its ledger
+	 * cache's relcache callback; the key probe the release of its lock at
+	 * transaction end; the Citus guard its cache callbacks.  Nothing
+	 * depends on their order.
+	 */
+	cc_store_init();
+	cc_batch_init();
 	cc_ingest_init();
+	cc_idempotency_init();
 	cc_citus_guard_init();
 }
