@@ -37,7 +37,9 @@
 # Throughout: every statement the receiver's role ran is the one ingest
 # statement (no SET, no BEGIN, no named prepared statement: nothing a
 # transaction-mode pooler would carry to another client), the role's
-# settings reach it through pgbouncer, and the server log shows no crash.
+# settings reach it through pgbouncer, its grants allow nothing else (no
+# reading, updating or deleting, no ingest(), verify(), rebuild()), the
+# receiver's process outlived the restart, and the server log shows no crash.
 #
 # Prints PASS/FAIL lines and a last line "receiver e2e: N passed, M failed";
 # exits non-zero when anything failed.  About 20 seconds on 2 cores.
@@ -385,11 +387,25 @@ compare_with_oracle fault "
               AND (extra.c->>'raw_body' = q.body OR (extra.c->>'raw_body' IS NULL AND extra.c->'payload' = audit.try_jsonb(q.body))))"
 check_statements fault
 
-settings=$(PGPASSWORD=$RS_ROLE_PASSWORD "$PGBIN/psql" -X -At -h 127.0.0.1 -p "$RS_PGB_PORT" -U "$RS_ROLE" -d recv \
-    -c "SHOW statement_timeout" -c "SHOW synchronous_commit" -c "SHOW cometchat.on_invalid" 2>&1 | paste -sd ' ')
+# As the receiver's role, through pgbouncer.
+as_receiver() {
+    PGPASSWORD=$RS_ROLE_PASSWORD "$PGBIN/psql" -X -At -h 127.0.0.1 -p "$RS_PGB_PORT" -U "$RS_ROLE" -d recv "$@" 2>&1
+}
+settings=$(as_receiver -c "SHOW statement_timeout" -c "SHOW synchronous_commit" -c "SHOW cometchat.on_invalid" | paste -sd ' ')
 [[ $settings == "1500ms on quarantine" ]] &&
     pass "the role's settings reach the receiver's connections through pgbouncer ($settings)" ||
     fail "through pgbouncer the role's connections have: $settings (expected 1500ms on quarantine)"
+allowed=()
+for stmt in "SELECT FROM cometchat.events LIMIT 1" "SELECT FROM cometchat.rejected LIMIT 1" \
+    "SELECT FROM cometchat.calls LIMIT 1" "SELECT FROM cometchat.sessions LIMIT 1" \
+    "SELECT FROM cometchat.participants LIMIT 1" "SELECT FROM cometchat.recordings LIMIT 1" \
+    "SELECT FROM cometchat.call_outcomes LIMIT 1" "SELECT FROM cometchat.call_lifecycle LIMIT 1" \
+    "SELECT cometchat.ingest('{}')" "SELECT cometchat.verify()" "SELECT cometchat.rebuild()" \
+    "DELETE FROM cometchat.rejected" "UPDATE cometchat.events SET payload = payload"; do
+    [[ $(as_receiver -c "$stmt") == *"permission denied"* ]] || allowed+=("$stmt")
+done
+((${#allowed[@]} == 0)) && pass "the receiver's role may do nothing else (13 statements refused)" ||
+    fail "the receiver's role may: ${allowed[*]}"
 kill -0 "$RS_RECEIVER_PID" 2>/dev/null && pass "the receiver outlived the restart (one process throughout)" ||
     fail "the receiver's process has ended: $(tail -n 5 "$WORK/receiver.log")"
 crashes=$(grep -E 'terminated by signal|PANIC' "$CC_PGLOG" || true)
