@@ -218,14 +218,16 @@ rs_receiver_stop() {
 
 # What pg_ctl -m immediate stop does (SIGQUIT to the postmaster), sent
 # straight away so that the caller knows to the millisecond when it happened;
-# returns once the postmaster is gone.
+# returns once the postmaster has exited (a zombie waiting for init to reap
+# it counts as exited).
 rs_stop_immediate() {
-    local pid i
+    local pid i state
     pid=$(head -n 1 "$CC_PGDATA/postmaster.pid" 2>/dev/null)
     [[ $pid =~ ^[0-9]+$ ]] && kill -QUIT "$pid" || return 1
     for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.05
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+        [[ -z $state || $state == Z ]] && return 0
+        sleep 0.02
     done
     return 1
 }
