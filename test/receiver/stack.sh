@@ -183,6 +183,7 @@ rs_receiver_start() {
 rs_receiver_try() {
     local db=$1 i
     RS_HTTP_PORT=$(rs_free_port)
+    # shellcheck disable=SC2034  # for the scripts that source this file
     RS_URL=http://127.0.0.1:$RS_HTTP_PORT/
     env -i PATH="$PATH" HOME="$RS_WORK" NODE_ENV=production \
         PGHOST=127.0.0.1 PGPORT="$RS_PGB_PORT" PGDATABASE="$db" PGUSER="$RS_ROLE" PGPASSWORD="$RS_ROLE_PASSWORD" \
@@ -199,13 +200,21 @@ rs_receiver_try() {
     return 1
 }
 
-# rs_kill PID: TERM, up to 5 s, then KILL; only the process this file started.
+# rs_alive PID: the process runs (a zombie, exited but not yet reaped by
+# init, as daemons are here, does not).
+rs_alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [[ -n $state && $state != Z ]]
+}
+
+# rs_kill PID: TERM, up to 5 s, then KILL; only a process these scripts started.
 rs_kill() {
     local pid=$1 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    [[ -n $pid ]] && rs_alive "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null
     for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        rs_alive "$pid" || return 0
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
@@ -221,12 +230,11 @@ rs_receiver_stop() {
 # returns once the postmaster has exited (a zombie waiting for init to reap
 # it counts as exited).
 rs_stop_immediate() {
-    local pid i state
+    local pid i
     pid=$(head -n 1 "$CC_PGDATA/postmaster.pid" 2>/dev/null)
     [[ $pid =~ ^[0-9]+$ ]] && kill -QUIT "$pid" || return 1
     for ((i = 0; i < 600; i++)); do
-        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
-        [[ -z $state || $state == Z ]] && return 0
+        rs_alive "$pid" || return 0
         sleep 0.02
     done
     return 1
