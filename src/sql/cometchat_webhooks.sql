@@ -1,5 +1,5 @@
--- cometchat_webhooks: install script of the current version (1.3).
--- Written by hand; the build copies it to cometchat_webhooks--1.3.sql.  Every
+-- cometchat_webhooks: install script of the current version (1.4).
+-- Written by hand; the build copies it to cometchat_webhooks--1.4.sql.  Every
 -- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 
@@ -29,22 +29,29 @@ CREATE TYPE cometchat.event_kind AS ENUM (
     'call_rejected', 'call_unanswered', 'meeting_started',
     'meeting_participant_joined', 'meeting_participant_left', 'meeting_ended',
     'recording_generated', 'unknown');
+COMMENT ON TYPE cometchat.event_kind IS 'kind of a webhook event: one of the 14 documented triggers, or unknown for a well-formed payload whose trigger is none of them';
 
 CREATE TYPE cometchat.flow AS ENUM ('ringing', 'session');
+COMMENT ON TYPE cometchat.flow IS 'the lifecycle an event belongs to: ringing (call_* events, a call that rings) or session (meeting_* events, a call session joined without ringing)';
 
 CREATE TYPE cometchat.ingest_status AS ENUM ('accepted', 'duplicate', 'rejected');
+COMMENT ON TYPE cometchat.ingest_status IS 'what became of a body: accepted (stored in the ledger), duplicate (already stored), rejected (quarantined in cometchat.rejected)';
 
 CREATE TYPE cometchat.call_status AS ENUM (
     'initiated', 'ongoing', 'ended', 'busy', 'cancelled', 'rejected', 'unanswered');
+COMMENT ON TYPE cometchat.call_status IS 'status of a ringing call: initiated (ringing, no outcome known), ongoing (answered), ended (answered, then ended), or its outcome: busy, cancelled (by the caller), rejected (declined by the callee), unanswered';
 
 CREATE TYPE cometchat.session_mode AS ENUM ('call', 'meet');
+COMMENT ON TYPE cometchat.session_mode IS 'call (the session of a ringing call, call_* events) or meet (a call session, meeting_* events)';
 
 CREATE TYPE cometchat.session_status AS ENUM ('active', 'ended');
+COMMENT ON TYPE cometchat.session_status IS 'active (no end event yet) or ended';
 
 -- Where a participant fact (left_at, audio_only) came from, weakest first:
 -- the end event's all_occupants, then the leave event, then the join event.
 -- A fact from a stronger source wins whatever the arrival order.
 CREATE TYPE cometchat.fact_source AS ENUM ('end_event', 'leave_event', 'join_event');
+COMMENT ON TYPE cometchat.fact_source IS 'where a participant fact came from, weakest first: end_event (its all_occupants), leave_event, join_event; the stronger source wins whatever the arrival order';
 
 CREATE TYPE cometchat.classification AS (
     valid           boolean,
@@ -59,6 +66,18 @@ CREATE TYPE cometchat.classification AS (
     occurred_at     timestamptz,
     idempotency_key text
 );
+COMMENT ON TYPE cometchat.classification IS 'what cometchat.classify() finds in a payload';
+COMMENT ON COLUMN cometchat.classification.valid IS 'true when the payload has no problem (cometchat.validate() is empty)';
+COMMENT ON COLUMN cometchat.classification.kind IS 'the event kind, when the trigger could be read';
+COMMENT ON COLUMN cometchat.classification.flow IS 'as cometchat.events.flow';
+COMMENT ON COLUMN cometchat.classification.app_id IS 'as cometchat.events.app_id';
+COMMENT ON COLUMN cometchat.classification.region IS 'as cometchat.events.region';
+COMMENT ON COLUMN cometchat.classification.webhook IS 'as cometchat.events.webhook';
+COMMENT ON COLUMN cometchat.classification.trigger IS 'as cometchat.events.trigger';
+COMMENT ON COLUMN cometchat.classification.session_id IS 'as cometchat.events.session_id';
+COMMENT ON COLUMN cometchat.classification.call_id IS 'as cometchat.events.call_id';
+COMMENT ON COLUMN cometchat.classification.occurred_at IS 'as cometchat.events.occurred_at';
+COMMENT ON COLUMN cometchat.classification.idempotency_key IS 'the key text, as cometchat.idempotency_key(); NULL for an invalid payload';
 
 ------------------------------------------------------------------------
 -- The ledger and the quarantine
@@ -92,8 +111,20 @@ CREATE TABLE cometchat.events (
 -- the app and sorts the few rows of a session itself.
 CREATE INDEX events_session ON cometchat.events (session_id);
 CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
-COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key)';
-COMMENT ON COLUMN cometchat.events.idempotency_key IS 'sha256 of cometchat.idempotency_key(payload)';
+COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key); insert the body into payload, the trigger fills the other columns; append-only';
+COMMENT ON COLUMN cometchat.events.id IS 'event id, in the order events were stored';
+COMMENT ON COLUMN cometchat.events.received_at IS 'when the event was stored (the start of its transaction)';
+COMMENT ON COLUMN cometchat.events.payload IS 'the webhook body as received';
+COMMENT ON COLUMN cometchat.events.app_id IS 'the CometChat app (appId)';
+COMMENT ON COLUMN cometchat.events.region IS 'the app''s region (region): us, eu, in, ...';
+COMMENT ON COLUMN cometchat.events.webhook IS 'the webhook that delivered the event (webhook)';
+COMMENT ON COLUMN cometchat.events.trigger IS 'the trigger as sent (trigger)';
+COMMENT ON COLUMN cometchat.events.kind IS 'the trigger as a cometchat.event_kind: unknown for a trigger that is not documented';
+COMMENT ON COLUMN cometchat.events.flow IS 'ringing (call_* events) or session (meeting_* events); NULL for recording_generated and unknown kinds';
+COMMENT ON COLUMN cometchat.events.session_id IS 'the session the event belongs to (data.sessionId; for call_initiated the session it announces); NULL for busy, cancelled, rejected and unanswered';
+COMMENT ON COLUMN cometchat.events.call_id IS 'the message id of call_initiated, busy, cancelled, rejected and unanswered (data.call.id)';
+COMMENT ON COLUMN cometchat.events.occurred_at IS 'when the event happened, from its own time field (sentAt, created_at, joined_at, left_at, destroyed_at, startTime); NULL for unknown kinds';
+COMMENT ON COLUMN cometchat.events.idempotency_key IS 'SHA-256 of the key text cometchat.idempotency_key(payload), unique with occurred_at; look an event up with cometchat.find_event()';
 
 CREATE TABLE cometchat.rejected (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -103,7 +134,11 @@ CREATE TABLE cometchat.rejected (
     problems    text[] NOT NULL
 );
 COMMENT ON TABLE cometchat.rejected IS 'Quarantine: payloads that failed validation, with every problem found';
+COMMENT ON COLUMN cometchat.rejected.id IS 'quarantine id, in the order bodies were quarantined';
+COMMENT ON COLUMN cometchat.rejected.received_at IS 'when the body was quarantined (the start of its transaction)';
+COMMENT ON COLUMN cometchat.rejected.payload IS 'the payload, when the body was JSON';
 COMMENT ON COLUMN cometchat.rejected.raw_body IS 'the body as received, when it was not JSON';
+COMMENT ON COLUMN cometchat.rejected.problems IS 'every problem found, each naming its JSON path (the first 50, then how many more)';
 
 ------------------------------------------------------------------------
 -- Lifecycle tables, maintained by the ingest trigger
@@ -129,7 +164,16 @@ CREATE TABLE cometchat.sessions (
     PRIMARY KEY (app_id, session_id, started_at)
 );
 COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
+COMMENT ON COLUMN cometchat.sessions.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.sessions.session_id IS 'the session id; a meeting''s is a room name, reused by later instances';
+COMMENT ON COLUMN cometchat.sessions.started_at IS 'when the instance started: created_at of its start or end event';
+COMMENT ON COLUMN cometchat.sessions.mode IS 'call (call_* events) or meet (meeting_* events)';
+COMMENT ON COLUMN cometchat.sessions.ended_at IS 'destroyed_at of its end event; NULL while active';
+COMMENT ON COLUMN cometchat.sessions.status IS 'active or ended (from ended_at)';
+COMMENT ON COLUMN cometchat.sessions.duration IS 'ended_at - started_at';
+COMMENT ON COLUMN cometchat.sessions.participant_count IS 'how many distinct names joined the instance';
 COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
+COMMENT ON COLUMN cometchat.sessions.recording_count IS 'how many recordings the instance has';
 
 -- One row per ringing call, keyed by the session id that call_initiated
 -- announces, or by its message id when it announced none.
@@ -168,7 +212,23 @@ CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
 CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
 CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
 CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
+COMMENT ON TABLE cometchat.calls IS 'One row per ringing call: keyed by the session id its call_initiated announces, or by its message id when it announces none';
+COMMENT ON COLUMN cometchat.calls.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.calls.session_id IS 'the call''s session (announced by call_initiated, or of call_started and the events after it); NULL when call_initiated announced none';
+COMMENT ON COLUMN cometchat.calls.call_id IS 'message id of its call_initiated (the smallest, when several announce one session)';
+COMMENT ON COLUMN cometchat.calls.conversation_id IS 'the conversation of caller and receiver (conversationId)';
+COMMENT ON COLUMN cometchat.calls.caller IS 'uid of the caller (sender of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.receiver IS 'uid or group id called (receiver of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.receiver_type IS 'user or group';
+COMMENT ON COLUMN cometchat.calls.media IS 'audio or video';
+COMMENT ON COLUMN cometchat.calls.initiated_at IS 'when it was initiated (sentAt of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.started_at IS 'when its session started (created_at of call_started or call_ended); NULL when never answered';
+COMMENT ON COLUMN cometchat.calls.ended_at IS 'when its session ended (destroyed_at of call_ended)';
 COMMENT ON COLUMN cometchat.calls.outcome IS 'busy, cancelled, rejected or unanswered: the earliest outcome event linked to this call';
+COMMENT ON COLUMN cometchat.calls.outcome_at IS 'when that outcome was sent (its sentAt)';
+COMMENT ON COLUMN cometchat.calls.participant_count IS 'how many distinct names joined its session';
+COMMENT ON COLUMN cometchat.calls.status IS 'ended, else ongoing (started, or anyone joined), else the outcome, else initiated';
+COMMENT ON COLUMN cometchat.calls.duration IS 'ended_at - started_at: how long it was talked';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
 -- id.  Each is kept here and linked to the call of the same conversation
@@ -184,6 +244,13 @@ CREATE TABLE cometchat.call_outcomes (
 );
 CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (conversation_id, app_id, sent_at);
 CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (linked_call_id, app_id);
+COMMENT ON TABLE cometchat.call_outcomes IS 'One row per outcome event (busy, cancelled, rejected, unanswered), linked to its call by conversation';
+COMMENT ON COLUMN cometchat.call_outcomes.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.call_outcomes.outcome_id IS 'message id of the outcome event (data.call.id)';
+COMMENT ON COLUMN cometchat.call_outcomes.conversation_id IS 'the conversation (conversationId)';
+COMMENT ON COLUMN cometchat.call_outcomes.outcome IS 'busy, cancelled, rejected or unanswered';
+COMMENT ON COLUMN cometchat.call_outcomes.sent_at IS 'when it was sent (sentAt)';
+COMMENT ON COLUMN cometchat.call_outcomes.linked_call_id IS 'call_id of its call: the one of its conversation initiated last at or before sent_at, within cometchat.outcome_window; NULL while there is none';
 
 -- One row per join interval.
 CREATE TABLE cometchat.participants (
@@ -201,7 +268,19 @@ CREATE TABLE cometchat.participants (
     audio_only_from    cometchat.fact_source,
     PRIMARY KEY (app_id, session_id, name, joined_at)
 );
+COMMENT ON TABLE cometchat.participants IS 'One row per join interval: a name in a session from joined_at to left_at';
+COMMENT ON COLUMN cometchat.participants.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.participants.session_id IS 'the session id';
 COMMENT ON COLUMN cometchat.participants.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
+COMMENT ON COLUMN cometchat.participants.name IS 'the participant''s name (occupant name)';
+COMMENT ON COLUMN cometchat.participants.joined_at IS 'when the interval began (joined_at)';
+COMMENT ON COLUMN cometchat.participants.left_at IS 'when it ended (left_at of the leave event, else of the end event''s all_occupants); NULL while present';
+COMMENT ON COLUMN cometchat.participants.audio_only IS 'whether the participant joined audio-only (audio_call)';
+COMMENT ON COLUMN cometchat.participants.platform IS 'platform of the join (initial_config.platform): web, android, ios, ...';
+COMMENT ON COLUMN cometchat.participants.sdk IS 'SDK of the join (initial_config.sdk)';
+COMMENT ON COLUMN cometchat.participants.sdk_version IS 'SDK version of the join (initial_config.call_version)';
+COMMENT ON COLUMN cometchat.participants.left_at_from IS 'the event left_at came from';
+COMMENT ON COLUMN cometchat.participants.audio_only_from IS 'the event audio_only came from';
 
 CREATE TABLE cometchat.recordings (
     app_id             text NOT NULL,
@@ -213,6 +292,14 @@ CREATE TABLE cometchat.recordings (
     recording_date     date,
     PRIMARY KEY (app_id, session_id, started_at)
 );
+COMMENT ON TABLE cometchat.recordings IS 'One row per recording (recording_generated)';
+COMMENT ON COLUMN cometchat.recordings.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.recordings.session_id IS 'the session id';
+COMMENT ON COLUMN cometchat.recordings.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
+COMMENT ON COLUMN cometchat.recordings.started_at IS 'when the recording started (startTime)';
+COMMENT ON COLUMN cometchat.recordings.duration IS 'its length (duration)';
+COMMENT ON COLUMN cometchat.recordings.recording_url IS 'where to download it (recording_url)';
+COMMENT ON COLUMN cometchat.recordings.recording_date IS 'its date as sent (recordingDate)';
 
 ------------------------------------------------------------------------
 -- C functions
@@ -226,11 +313,12 @@ COMMENT ON FUNCTION cometchat.validate(jsonb) IS 'every problem with a webhook p
 CREATE FUNCTION cometchat.classify(payload jsonb) RETURNS cometchat.classification
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'cc_classify';
+COMMENT ON FUNCTION cometchat.classify(jsonb) IS 'what a payload is (valid, kind, flow, ids, time, idempotency key), without storing anything';
 
 CREATE FUNCTION cometchat.idempotency_key(payload jsonb) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'cc_idempotency_key';
-COMMENT ON FUNCTION cometchat.idempotency_key(jsonb) IS 'canonical idempotency key (a JSON array); NULL for an invalid payload';
+COMMENT ON FUNCTION cometchat.idempotency_key(jsonb) IS 'canonical idempotency key (a JSON array); NULL for an invalid payload; the ledger stores its SHA-256';
 
 CREATE FUNCTION cometchat.ingest(payload jsonb,
     OUT status cometchat.ingest_status, OUT event_id bigint,
@@ -238,6 +326,7 @@ CREATE FUNCTION cometchat.ingest(payload jsonb,
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'cc_ingest';
+COMMENT ON FUNCTION cometchat.ingest(jsonb) IS 'stores a payload as INSERT INTO cometchat.events does, and says what became of it: accepted, duplicate (with the stored event''s id) or rejected (with its problems)';
 
 CREATE FUNCTION cometchat.ingest_raw(body text,
     OUT status cometchat.ingest_status, OUT event_id bigint,
@@ -245,6 +334,7 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'cc_ingest_raw';
+COMMENT ON FUNCTION cometchat.ingest_raw(text) IS 'as cometchat.ingest(), for a raw HTTP body: one that is not JSON is quarantined with its text instead of raising an error';
 
 -- The trigger runs its statements as the owner of the table each one writes
 -- (as foreign-key checks do) and under a search path of pg_catalog alone, set
@@ -254,6 +344,7 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
 CREATE FUNCTION cometchat._events_trigger() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'cc_events_trigger';
+COMMENT ON FUNCTION cometchat._events_trigger() IS 'internal: the ledger''s trigger (validation, deduplication, quarantine, lifecycle maintenance)';
 
 CREATE TRIGGER events_ingest
     BEFORE INSERT OR UPDATE ON cometchat.events
@@ -264,6 +355,7 @@ CREATE FUNCTION cometchat._replay() RETURNS bigint
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_replay';
+COMMENT ON FUNCTION cometchat._replay() IS 'internal: replays the ledger into the emptied lifecycle tables, for cometchat.rebuild()';
 
 ------------------------------------------------------------------------
 -- Rebuild and verify
@@ -294,6 +386,7 @@ AS $$
     UNION ALL SELECT 'participants', to_jsonb(p) FROM cometchat.participants p
     UNION ALL SELECT 'recordings', to_jsonb(r) FROM cometchat.recordings r
 $$;
+COMMENT ON FUNCTION cometchat._lifecycle_rows() IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
 
 CREATE FUNCTION cometchat.verify()
     RETURNS TABLE (table_name text, difference text, row_data jsonb)
@@ -353,6 +446,26 @@ FROM cometchat.calls c
 LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
                    WHERE s.app_id = c.app_id AND s.session_id = c.session_id
                    ORDER BY s.started_at LIMIT 1) s ON true;
+COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants and recordings; reads the tables with the querying role''s rights';
+COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.call_id IS 'as cometchat.calls.call_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.conversation_id IS 'as cometchat.calls.conversation_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.caller IS 'as cometchat.calls.caller';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver IS 'as cometchat.calls.receiver';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver_type IS 'as cometchat.calls.receiver_type';
+COMMENT ON COLUMN cometchat.call_lifecycle.media IS 'as cometchat.calls.media';
+COMMENT ON COLUMN cometchat.call_lifecycle.status IS 'as cometchat.calls.status';
+COMMENT ON COLUMN cometchat.call_lifecycle.initiated_at IS 'as cometchat.calls.initiated_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.started_at IS 'as cometchat.calls.started_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.ended_at IS 'as cometchat.calls.ended_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome IS 'as cometchat.calls.outcome';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome_at IS 'as cometchat.calls.outcome_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.duration IS 'as cometchat.calls.duration';
+COMMENT ON COLUMN cometchat.call_lifecycle.participant_count IS 'as cometchat.calls.participant_count';
+COMMENT ON COLUMN cometchat.call_lifecycle.peak_participants IS 'peak_participants of the first instance of its session';
+COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join intervals, a JSON array of {name, joined_at, left_at, audio_only, platform}';
+COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
 
 -- Every ledger event of one session id (all its instances), plus, for a
 -- ringing call, the outcome events linked to it; in the order they happened.
@@ -422,6 +535,8 @@ CREATE TABLE cometchat.app_access (
     PRIMARY KEY (role_name, app_id)
 );
 COMMENT ON TABLE cometchat.app_access IS 'per-app row-level security: members of role_name see (and receive) app_id; active after cometchat.enable_app_security()';
+COMMENT ON COLUMN cometchat.app_access.role_name IS 'a role: it and its members see, and may receive, the app''s rows';
+COMMENT ON COLUMN cometchat.app_access.app_id IS 'the CometChat app';
 ALTER TABLE cometchat.app_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_rows ON cometchat.app_access FOR SELECT
     USING (pg_catalog.pg_has_role(role_name, 'MEMBER'));
@@ -434,6 +549,9 @@ CREATE TABLE cometchat.app_security (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton)
 );
 COMMENT ON TABLE cometchat.app_security IS 'one row while per-app row-level security is on (cometchat.enable_app_security())';
+COMMENT ON COLUMN cometchat.app_security.enabled_at IS 'when per-app security was switched on';
+COMMENT ON COLUMN cometchat.app_security.enabled_by IS 'who switched it on';
+COMMENT ON COLUMN cometchat.app_security.singleton IS 'always true: at most one row';
 SELECT pg_catalog.pg_extension_config_dump('cometchat.app_security', '');
 
 CREATE FUNCTION cometchat._app_security_switch() RETURNS trigger
@@ -458,6 +576,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION cometchat._app_security_switch() IS 'internal: trigger of cometchat.app_security, switches row-level security of every table';
 REVOKE ALL ON FUNCTION cometchat._app_security_switch() FROM PUBLIC;
 CREATE TRIGGER app_security_switch AFTER INSERT OR DELETE ON cometchat.app_security
     FOR EACH ROW EXECUTE FUNCTION cometchat._app_security_switch();
