@@ -1,5 +1,59 @@
--- cometchat_webhooks 1.3 -> 1.4: a comment on every object a user reads.
+-- cometchat_webhooks 1.3 -> 1.4: missed and answered calls named, and a
+-- comment on every object a user reads.
 \echo Use "ALTER EXTENSION cometchat_webhooks UPDATE TO '1.4'" to load this file. \quit
+
+------------------------------------------------------------------------
+-- call_lifecycle gains answered and missed, at its end (CREATE OR REPLACE
+-- VIEW can only add columns there).
+------------------------------------------------------------------------
+-- answered and missed (1.4) name what a product team asks first; rejected
+-- (declined by the callee) and initiated (still ringing, or its outcome
+-- never arrived) are neither.
+CREATE OR REPLACE VIEW cometchat.call_lifecycle WITH (security_invoker = true) AS
+SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receiver,
+       c.receiver_type, c.media, c.status, c.initiated_at, c.started_at, c.ended_at,
+       c.outcome, c.outcome_at, c.duration, c.participant_count,
+       s.peak_participants,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'name', p.name, 'joined_at', p.joined_at, 'left_at', p.left_at,
+                        'audio_only', p.audio_only, 'platform', p.platform)
+                    ORDER BY p.joined_at, p.name)
+                 FROM cometchat.participants p
+                 WHERE p.app_id = c.app_id AND p.session_id = c.session_id), '[]') AS participants,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'started_at', r.started_at, 'duration', r.duration,
+                        'recording_url', r.recording_url)
+                    ORDER BY r.started_at)
+                 FROM cometchat.recordings r
+                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings,
+       c.status IN ('ongoing', 'ended') AS answered,
+       c.status IN ('busy', 'cancelled', 'unanswered') AS missed
+FROM cometchat.calls c
+LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
+                   WHERE s.app_id = c.app_id AND s.session_id = c.session_id
+                   ORDER BY s.started_at LIMIT 1) s ON true;
+COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants, recordings and whether it was answered or missed; reads the tables with the querying role''s rights';
+COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.call_id IS 'as cometchat.calls.call_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.conversation_id IS 'as cometchat.calls.conversation_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.caller IS 'as cometchat.calls.caller';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver IS 'as cometchat.calls.receiver';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver_type IS 'as cometchat.calls.receiver_type';
+COMMENT ON COLUMN cometchat.call_lifecycle.media IS 'as cometchat.calls.media';
+COMMENT ON COLUMN cometchat.call_lifecycle.status IS 'as cometchat.calls.status';
+COMMENT ON COLUMN cometchat.call_lifecycle.initiated_at IS 'as cometchat.calls.initiated_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.started_at IS 'as cometchat.calls.started_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.ended_at IS 'as cometchat.calls.ended_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome IS 'as cometchat.calls.outcome';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome_at IS 'as cometchat.calls.outcome_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.duration IS 'as cometchat.calls.duration';
+COMMENT ON COLUMN cometchat.call_lifecycle.participant_count IS 'as cometchat.calls.participant_count';
+COMMENT ON COLUMN cometchat.call_lifecycle.peak_participants IS 'peak_participants of the first instance of its session';
+COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join intervals, a JSON array of {name, joined_at, left_at, audio_only, platform}';
+COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
+COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
+COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
 
 ------------------------------------------------------------------------
 -- Comments: 1.3 left most objects without one, and some are reworded.
@@ -120,23 +174,3 @@ COMMENT ON COLUMN cometchat.app_security.singleton IS 'always true: at most one 
 COMMENT ON FUNCTION cometchat._app_security_switch() IS 'internal: trigger of cometchat.app_security, switches row-level security of every table';
 COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see and receive rows of this app under per-app row-level security';
 COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
-COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants and recordings; reads the tables with the querying role''s rights';
-COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
-COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
-COMMENT ON COLUMN cometchat.call_lifecycle.call_id IS 'as cometchat.calls.call_id';
-COMMENT ON COLUMN cometchat.call_lifecycle.conversation_id IS 'as cometchat.calls.conversation_id';
-COMMENT ON COLUMN cometchat.call_lifecycle.caller IS 'as cometchat.calls.caller';
-COMMENT ON COLUMN cometchat.call_lifecycle.receiver IS 'as cometchat.calls.receiver';
-COMMENT ON COLUMN cometchat.call_lifecycle.receiver_type IS 'as cometchat.calls.receiver_type';
-COMMENT ON COLUMN cometchat.call_lifecycle.media IS 'as cometchat.calls.media';
-COMMENT ON COLUMN cometchat.call_lifecycle.status IS 'as cometchat.calls.status';
-COMMENT ON COLUMN cometchat.call_lifecycle.initiated_at IS 'as cometchat.calls.initiated_at';
-COMMENT ON COLUMN cometchat.call_lifecycle.started_at IS 'as cometchat.calls.started_at';
-COMMENT ON COLUMN cometchat.call_lifecycle.ended_at IS 'as cometchat.calls.ended_at';
-COMMENT ON COLUMN cometchat.call_lifecycle.outcome IS 'as cometchat.calls.outcome';
-COMMENT ON COLUMN cometchat.call_lifecycle.outcome_at IS 'as cometchat.calls.outcome_at';
-COMMENT ON COLUMN cometchat.call_lifecycle.duration IS 'as cometchat.calls.duration';
-COMMENT ON COLUMN cometchat.call_lifecycle.participant_count IS 'as cometchat.calls.participant_count';
-COMMENT ON COLUMN cometchat.call_lifecycle.peak_participants IS 'peak_participants of the first instance of its session';
-COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join intervals, a JSON array of {name, joined_at, left_at, audio_only, platform}';
-COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';

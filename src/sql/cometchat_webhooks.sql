@@ -425,6 +425,9 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 -- Querying lifecycles
 ------------------------------------------------------------------------
 
+-- answered and missed (1.4) name what a product team asks first; rejected
+-- (declined by the callee) and initiated (still ringing, or its outcome
+-- never arrived) are neither.
 CREATE VIEW cometchat.call_lifecycle WITH (security_invoker = true) AS
 SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receiver,
        c.receiver_type, c.media, c.status, c.initiated_at, c.started_at, c.ended_at,
@@ -441,12 +444,14 @@ SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receive
                         'recording_url', r.recording_url)
                     ORDER BY r.started_at)
                  FROM cometchat.recordings r
-                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings
+                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings,
+       c.status IN ('ongoing', 'ended') AS answered,
+       c.status IN ('busy', 'cancelled', 'unanswered') AS missed
 FROM cometchat.calls c
 LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
                    WHERE s.app_id = c.app_id AND s.session_id = c.session_id
                    ORDER BY s.started_at LIMIT 1) s ON true;
-COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants and recordings; reads the tables with the querying role''s rights';
+COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants, recordings and whether it was answered or missed; reads the tables with the querying role''s rights';
 COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
 COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
 COMMENT ON COLUMN cometchat.call_lifecycle.call_id IS 'as cometchat.calls.call_id';
@@ -466,6 +471,8 @@ COMMENT ON COLUMN cometchat.call_lifecycle.participant_count IS 'as cometchat.ca
 COMMENT ON COLUMN cometchat.call_lifecycle.peak_participants IS 'peak_participants of the first instance of its session';
 COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join intervals, a JSON array of {name, joined_at, left_at, audio_only, platform}';
 COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
+COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
+COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
 
 -- Every ledger event of one session id (all its instances), plus, for a
 -- ringing call, the outcome events linked to it; in the order they happened.
