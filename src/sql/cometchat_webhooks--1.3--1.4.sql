@@ -1,5 +1,6 @@
--- cometchat_webhooks 1.3 -> 1.4: missed and answered calls named, and a
--- comment on every object a user reads.
+-- cometchat_webhooks 1.3 -> 1.4: events found by payload or key, readers
+-- without payloads, missed and answered calls named, and a comment on every
+-- object a user reads.
 \echo Use "ALTER EXTENSION cometchat_webhooks UPDATE TO '1.4'" to load this file. \quit
 
 ------------------------------------------------------------------------
@@ -54,6 +55,181 @@ COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join 
 COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
 COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
 COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
+
+------------------------------------------------------------------------
+-- Reading without the payloads (1.4)
+--
+-- Readers (cometchat.grant_reader()) see the lifecycle and what the ledger
+-- knows of each event, not the bodies as received: a payload carries
+-- whatever the app put in its users' metadata, the quarantine whatever
+-- reached the receiver.  cometchat.event_log is the ledger without its
+-- payload.  It reads the ledger with its owner's rights, so it applies
+-- per-app security itself, as the ledger's policy does (app_visible(),
+-- unless the switch is off or the role bypasses row-level security), and
+-- it is a security barrier: a function of the reader's never sees the rows
+-- it leaves out.  Comparisons of its columns (=, <, = ANY) are leakproof,
+-- so they still reach the ledger's indexes.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._sees_every_app() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT c.relrowsecurity
+           OR pg_has_role(c.relowner, 'USAGE')
+           OR EXISTS (SELECT FROM pg_roles r
+                      WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
+    FROM pg_class c
+    WHERE c.oid = 'cometchat.events'::regclass
+$$;
+COMMENT ON FUNCTION cometchat._sees_every_app() IS 'internal: true when per-app security is off or the current role bypasses it (cometchat.event_log)';
+
+CREATE VIEW cometchat.event_log WITH (security_barrier = true) AS
+SELECT e.id AS event_id, e.received_at, e.app_id, e.region, e.webhook, e.trigger, e.kind, e.flow,
+       e.session_id, e.call_id, e.occurred_at, e.idempotency_key,
+       coalesce(e.payload #>> '{data,occupant,name}',
+                e.payload #>> '{data,call,sender}',
+                e.payload #>> '{data,recording_url}') AS detail
+FROM cometchat.events e
+WHERE (SELECT cometchat._sees_every_app()) OR cometchat.app_visible(e.app_id);
+COMMENT ON VIEW cometchat.event_log IS 'The ledger without its payloads, for readers (cometchat.grant_reader()); per-app security applies as on the ledger';
+COMMENT ON COLUMN cometchat.event_log.event_id IS 'as cometchat.events.id';
+COMMENT ON COLUMN cometchat.event_log.received_at IS 'as cometchat.events.received_at';
+COMMENT ON COLUMN cometchat.event_log.app_id IS 'as cometchat.events.app_id';
+COMMENT ON COLUMN cometchat.event_log.region IS 'as cometchat.events.region';
+COMMENT ON COLUMN cometchat.event_log.webhook IS 'as cometchat.events.webhook';
+COMMENT ON COLUMN cometchat.event_log.trigger IS 'as cometchat.events.trigger';
+COMMENT ON COLUMN cometchat.event_log.kind IS 'as cometchat.events.kind';
+COMMENT ON COLUMN cometchat.event_log.flow IS 'as cometchat.events.flow';
+COMMENT ON COLUMN cometchat.event_log.session_id IS 'as cometchat.events.session_id';
+COMMENT ON COLUMN cometchat.event_log.call_id IS 'as cometchat.events.call_id';
+COMMENT ON COLUMN cometchat.event_log.occurred_at IS 'as cometchat.events.occurred_at';
+COMMENT ON COLUMN cometchat.event_log.idempotency_key IS 'as cometchat.events.idempotency_key';
+COMMENT ON COLUMN cometchat.event_log.detail IS 'from the payload: the participant''s name (joins, leaves), the sender (call messages) or the recording''s URL';
+
+-- Every ledger event of one session id (all its instances), plus, for a
+-- ringing call, the outcome events linked to it; in the order they happened.
+-- Two branches, each an index lookup (events_session; events_call), joined
+-- by UNION ALL: as one OR whose arm is a subquery it could only be a scan of
+-- the whole ledger.  The outcomes' ids are looked up first: as a join, the
+-- second branch could not take its rows through event_log's security
+-- barrier by index.  The second branch leaves out what the first returns.
+-- A role that may read the ledger reads it; a reader reads event_log, whose
+-- rows and detail are the same.
+CREATE OR REPLACE FUNCTION cometchat.timeline(app_id text, session_id text)
+    RETURNS TABLE (occurred_at timestamptz, kind cometchat.event_kind,
+                   event_id bigint, detail text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    outcome_ids text[];
+BEGIN
+    SELECT array_agg(o.outcome_id) INTO outcome_ids
+    FROM cometchat.calls c
+    JOIN cometchat.call_outcomes o ON o.app_id = c.app_id AND o.linked_call_id = c.call_id
+    WHERE c.app_id = $1 AND c.session_id = $2;
+    IF has_table_privilege('cometchat.events', 'SELECT') THEN
+        RETURN QUERY
+        SELECT e.occurred_at, e.kind, e.id,
+               coalesce(e.payload #>> '{data,occupant,name}',
+                        e.payload #>> '{data,call,sender}',
+                        e.payload #>> '{data,recording_url}')
+        FROM (SELECT * FROM cometchat.events
+              WHERE events.session_id = $2 AND events.app_id = $1
+              UNION ALL
+              SELECT * FROM cometchat.events
+              WHERE events.call_id = ANY (outcome_ids) AND events.app_id = $1
+                AND events.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
+                AND events.session_id IS DISTINCT FROM $2) e
+        ORDER BY e.occurred_at, e.kind, e.id;
+    ELSE
+        RETURN QUERY
+        SELECT l.occurred_at, l.kind, l.event_id, l.detail
+        FROM (SELECT * FROM cometchat.event_log
+              WHERE event_log.session_id = $2 AND event_log.app_id = $1
+              UNION ALL
+              SELECT * FROM cometchat.event_log
+              WHERE event_log.call_id = ANY (outcome_ids) AND event_log.app_id = $1
+                AND event_log.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
+                AND event_log.session_id IS DISTINCT FROM $2) l
+        ORDER BY l.occurred_at, l.kind, l.event_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the events of one session id (every instance) and the outcome events linked to its call, in the order they happened; readers without the ledger read cometchat.event_log';
+
+------------------------------------------------------------------------
+-- Finding an event by what the user has (1.4)
+--
+-- The ledger keeps the SHA-256 of the key text, under a unique index that
+-- leads with occurred_at (1.2: a load in time order works at the index's
+-- recent edge).  A lookup by key therefore names the time as well: the
+-- payload's own, or, from the key text alone, each of its parts that reads
+-- as a plausible time (one of them is the event's; the others miss), plus
+-- NULL, the time of every unknown kind.  Each is one probe of the index.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat.find_event(payload jsonb) RETURNS SETOF cometchat.event_log
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c cometchat.classification := cometchat.classify(payload);
+    problems text[];
+    digest bytea;
+BEGIN
+    IF NOT c.valid THEN
+        problems := cometchat.validate(payload);
+        RAISE EXCEPTION 'invalid CometChat webhook payload: % problem%', cardinality(problems),
+                        CASE WHEN cardinality(problems) = 1 THEN '' ELSE 's' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = array_to_string(problems, E'\n'),
+                  HINT = 'An invalid payload is never stored in cometchat.events: look for it in cometchat.rejected.';
+    END IF;
+    digest := sha256(convert_to(c.idempotency_key, getdatabaseencoding()));
+    IF c.occurred_at IS NULL THEN
+        RETURN QUERY SELECT * FROM cometchat.event_log l
+                     WHERE l.occurred_at IS NULL AND l.idempotency_key = digest;
+    ELSE
+        RETURN QUERY SELECT * FROM cometchat.event_log l
+                     WHERE l.occurred_at = c.occurred_at AND l.idempotency_key = digest;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat.find_event(jsonb) IS 'the stored event (a cometchat.event_log row) of a payload, found by its idempotency key through the ledger''s unique index; no row when it was never stored';
+
+CREATE FUNCTION cometchat.find_event_by_key(key text) RETURNS SETOF cometchat.event_log
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts jsonb;
+    times timestamptz[];
+    digest bytea := sha256(convert_to(key, getdatabaseencoding()));
+BEGIN
+    BEGIN
+        parts := key::jsonb;
+    EXCEPTION WHEN data_exception THEN
+        parts := NULL;
+    END;
+    IF parts IS NULL OR jsonb_typeof(parts) <> 'array' OR jsonb_array_length(parts) < 4
+       OR EXISTS (SELECT FROM jsonb_array_elements(parts) p WHERE jsonb_typeof(p) <> 'string') THEN
+        RAISE EXCEPTION 'invalid idempotency key'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A key is a JSON array of strings: appId, webhook, trigger, then the parts that identify the event; got %s.', key),
+                  HINT = 'Pass the text cometchat.idempotency_key(payload) returns, or call cometchat.find_event(payload).';
+    END IF;
+    SELECT array_agg(to_timestamp(p.part::bigint)) INTO times
+    FROM jsonb_array_elements_text(parts) WITH ORDINALITY AS p(part, n)
+    WHERE p.n > 3 AND p.part ~ '^[1-9][0-9]{8,9}$'
+      AND p.part::bigint BETWEEN 946684800 AND 4102444799;   -- 2000-01-01 .. 2099-12-31
+    RETURN QUERY SELECT * FROM cometchat.event_log l
+                 WHERE l.occurred_at = ANY (times) AND l.idempotency_key = digest;
+    RETURN QUERY SELECT * FROM cometchat.event_log l
+                 WHERE l.occurred_at IS NULL AND l.idempotency_key = digest;
+END
+$$;
+COMMENT ON FUNCTION cometchat.find_event_by_key(text) IS 'the stored event (a cometchat.event_log row) whose key text this is (as cometchat.idempotency_key() returns it), through the ledger''s unique index';
 
 ------------------------------------------------------------------------
 -- Comments: 1.3 left most objects without one, and some are reworded.
