@@ -764,6 +764,102 @@ $$;
 COMMENT ON FUNCTION cometchat.find_event_by_key(text) IS 'the stored event (a cometchat.event_log row) whose key text this is (as cometchat.idempotency_key() returns it), through the ledger''s unique index';
 
 ------------------------------------------------------------------------
+-- Loading a file of webhook bodies (1.4)
+--
+-- A history import: a table of bodies, one a row (an NDJSON file loaded
+-- with \copy), goes into the ledger in one INSERT, so its events are
+-- applied as statement batches like any bulk load.  Every row is kept:
+-- blank rows are counted and skipped, bodies that are not JSON and invalid
+-- payloads are quarantined (whatever cometchat.on_invalid says), and
+-- nothing a body holds can abort the load.  The bodies that look like a
+-- JSON object ({...}) are parsed once, inserted by one statement and
+-- counted by the same statement (validate() tells the invalid payloads from
+-- the duplicates).  When one of them only looks like JSON, that statement
+-- fails and is rolled back, and runs again parsing each body in a
+-- subtransaction of its own (slower, but only then).  The other bodies
+-- (few: error pages, truncated bodies) go through ingest_raw() one by one.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._jsonb_or_null(body text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN body::jsonb;
+EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cometchat._jsonb_or_null(text) IS 'internal: the text as jsonb, NULL when it is not JSON (cometchat.ingest_bodies())';
+
+CREATE FUNCTION cometchat.ingest_bodies(bodies regclass, body_column name DEFAULT 'body',
+    OUT lines bigint, OUT accepted bigint, OUT duplicate bigint, OUT rejected bigint, OUT blank bigint)
+    RETURNS record
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET cometchat.on_invalid = 'quarantine'
+AS $$
+DECLARE
+    src text;
+    load text := $q$
+        WITH s AS MATERIALIZED (
+                 SELECT CASE WHEN b.body LIKE '{%%}' THEN %s END AS j,
+                        b.body IS NULL OR (NOT b.body LIKE '{%%}' AND b.body ~ '^\s*$') AS blank
+                 FROM %s),
+             stored AS (INSERT INTO cometchat.events (payload)
+                        SELECT s.j FROM s WHERE s.j IS NOT NULL RETURNING 1)
+        SELECT count(*), count(*) FILTER (WHERE s.blank), count(s.j),
+               count(s.j) FILTER (WHERE cardinality(cometchat.validate(s.j)) > 0),
+               (SELECT count(*) FROM stored)
+        FROM s$q$;
+    others text := 'NOT b.body LIKE ''{%}''';
+    objects bigint;
+    invalid bigint;
+    raw_accepted bigint;
+    raw_duplicate bigint;
+    raw_rejected bigint;
+BEGIN
+    IF bodies IS NULL OR body_column IS NULL THEN
+        RAISE EXCEPTION 'cometchat.ingest_bodies() needs a table and the name of its column of bodies'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Call it as cometchat.ingest_bodies(''my_table'') or cometchat.ingest_bodies(''my_table'', ''my_column'').';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_attribute a
+                   WHERE a.attrelid = bodies AND a.attname = body_column
+                     AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', body_column, bodies
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = 'cometchat.ingest_bodies() reads one webhook body per row from that column.',
+                  HINT = 'Name the column: cometchat.ingest_bodies(''my_table'', ''my_column'').';
+    END IF;
+    src := format('(SELECT %I::text AS body FROM %s) b', body_column, bodies);
+
+    BEGIN
+        EXECUTE format(load, 'b.body::jsonb', src) INTO lines, blank, objects, invalid, accepted;
+    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+        -- A body looked like a JSON object and is not: parse one at a time.
+        EXECUTE format(load, 'cometchat._jsonb_or_null(b.body)', src) INTO lines, blank, objects, invalid, accepted;
+        others := 'NOT b.body LIKE ''{%}'' OR cometchat._jsonb_or_null(b.body) IS NULL';
+    END;
+    rejected := invalid;
+    duplicate := objects - accepted - invalid;
+
+    EXECUTE format($q$
+        SELECT count(*) FILTER (WHERE r.status = 'accepted'),
+               count(*) FILTER (WHERE r.status = 'duplicate'),
+               count(*) FILTER (WHERE r.status = 'rejected')
+        FROM %s, cometchat.ingest_raw(b.body) r
+        WHERE b.body !~ '^\s*$' AND (%s)$q$, src, others)
+        INTO raw_accepted, raw_duplicate, raw_rejected;
+    accepted := accepted + raw_accepted;
+    duplicate := duplicate + raw_duplicate;
+    rejected := rejected + raw_rejected;
+END
+$$;
+COMMENT ON FUNCTION cometchat.ingest_bodies(regclass, name) IS 'ingests a table of webhook bodies, one a row (an NDJSON file loaded with \copy), in one statement: every row accepted, duplicate, rejected (quarantined, whatever cometchat.on_invalid says) or blank (skipped); returns the counts';
+
+REVOKE ALL ON FUNCTION cometchat.ingest_bodies(regclass, name) FROM PUBLIC;
+
+------------------------------------------------------------------------
 -- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle
 -- tables are derived: restoring the ledger re-runs the trigger, which
 -- rebuilds them.
