@@ -113,7 +113,30 @@ SELECT * FROM cometchat.ingest_bodies(NULL);
 SELECT * FROM cometchat.ingest_bodies('stream', NULL);
 
 ------------------------------------------------------------------------
--- 6. The first statement of a session (the library not loaded yet).
+-- 6. A receiver loads its own file; a role that is not one cannot.
+------------------------------------------------------------------------
+CALL pg_temp.empty();
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_cc36_receiver;
+DROP ROLE IF EXISTS regress_cc36_reader;
+RESET client_min_messages;
+CREATE ROLE regress_cc36_receiver;
+CREATE ROLE regress_cc36_reader;
+SELECT count(*) AS granted FROM cometchat.grant_receiver('regress_cc36_receiver');
+SELECT count(*) AS granted FROM cometchat.grant_reader('regress_cc36_reader');
+GRANT SELECT ON stream TO regress_cc36_reader, regress_cc36_receiver;
+SET ROLE regress_cc36_receiver;
+CREATE TEMP TABLE mine (body text);
+INSERT INTO mine SELECT body FROM stream;
+SELECT * FROM cometchat.ingest_bodies('mine');
+RESET ROLE;
+SET ROLE regress_cc36_reader;
+SELECT * FROM cometchat.ingest_bodies('stream');
+RESET ROLE;
+SELECT (SELECT count(*) FROM cometchat.events) AS events, (SELECT count(*) FROM cometchat.rejected) AS rejected;
+
+------------------------------------------------------------------------
+-- 7. The first statement of a session (the library not loaded yet).
 ------------------------------------------------------------------------
 CALL pg_temp.empty();
 DROP TRIGGER regress_count_statements ON cometchat.events;
@@ -124,3 +147,7 @@ CREATE TEMP TABLE stream (body text);
 SELECT * FROM cometchat.ingest_bodies('stream');
 SHOW cometchat.on_invalid;
 SELECT count(*) AS differences FROM cometchat.verify();
+
+DROP OWNED BY regress_cc36_receiver, regress_cc36_reader;
+DROP ROLE regress_cc36_receiver;
+DROP ROLE regress_cc36_reader;

@@ -477,7 +477,8 @@ COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or 
 ------------------------------------------------------------------------
 -- Privileges
 --
--- A receiver needs only:
+-- A receiver needs only (cometchat.grant_receiver() grants it, with
+-- ingest_bodies()):
 --   GRANT USAGE ON SCHEMA cometchat TO receiver;
 --   GRANT INSERT (payload) ON cometchat.events TO receiver;
 --   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
@@ -857,7 +858,146 @@ END
 $$;
 COMMENT ON FUNCTION cometchat.ingest_bodies(regclass, name) IS 'ingests a table of webhook bodies, one a row (an NDJSON file loaded with \copy), in one statement: every row accepted, duplicate, rejected (quarantined, whatever cometchat.on_invalid says) or blank (skipped); returns the counts';
 
+------------------------------------------------------------------------
+-- Roles in one call (1.4)
+--
+-- What each use needs, in one place.  A receiver inserts into the ledger
+-- (the trigger writes the quarantine and the lifecycle tables as their
+-- owner); a reader reads the lifecycle tables (call_lifecycle reads them
+-- with the reader's rights), the ledger without payloads (event_log, which
+-- timeline() and find_event() read); payloads adds the ledger and the
+-- quarantine.  The grants are made when the functions are called, never by
+-- an extension script: pg_dump keeps them (a script's grants would count as
+-- the extension's initial privileges, which it leaves out).
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._privileges(uses text[])
+    RETURNS TABLE (privilege text, object text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.privilege, p.object
+    FROM (VALUES
+        (1, 'receiver', 'USAGE', 'SCHEMA cometchat'),
+        (2, 'receiver', 'INSERT (payload)', 'TABLE cometchat.events'),
+        (3, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest(jsonb)'),
+        (4, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest_raw(text)'),
+        (5, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest_bodies(regclass, name)'),
+        (6, 'reader', 'USAGE', 'SCHEMA cometchat'),
+        (7, 'reader', 'SELECT', 'TABLE cometchat.calls'),
+        (8, 'reader', 'SELECT', 'TABLE cometchat.call_outcomes'),
+        (9, 'reader', 'SELECT', 'TABLE cometchat.sessions'),
+        (10, 'reader', 'SELECT', 'TABLE cometchat.participants'),
+        (11, 'reader', 'SELECT', 'TABLE cometchat.recordings'),
+        (12, 'reader', 'SELECT', 'TABLE cometchat.call_lifecycle'),
+        (13, 'reader', 'SELECT', 'TABLE cometchat.event_log'),
+        (14, 'payloads', 'SELECT', 'TABLE cometchat.events'),
+        (15, 'payloads', 'SELECT', 'TABLE cometchat.rejected')
+    ) AS p(n, use, privilege, object)
+    WHERE p.use = ANY ($1)
+    GROUP BY p.privilege, p.object
+    ORDER BY min(p.n)
+$$;
+COMMENT ON FUNCTION cometchat._privileges(text[]) IS 'internal: the privileges each use needs (receiver, reader, payloads)';
+
+-- True when the role holds a privilege of its own on any object of the schema.
+CREATE FUNCTION cometchat._holds_privileges(role regrole) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a
+                   WHERE c.relnamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+        OR EXISTS (SELECT FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid, aclexplode(t.attacl) a
+                   WHERE c.relnamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+        OR EXISTS (SELECT FROM pg_proc p, aclexplode(p.proacl) a
+                   WHERE p.pronamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+$$;
+COMMENT ON FUNCTION cometchat._holds_privileges(regrole) IS 'internal: whether the role holds a privilege of its own on an object of schema cometchat';
+
+CREATE FUNCTION cometchat._set_privileges(role regrole, uses text[], grant_them boolean)
+    RETURNS SETOF text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner regrole := (SELECT n.nspowner::regrole FROM pg_namespace n WHERE n.nspname = 'cometchat');
+    p record;
+    stmt text;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name an existing role, e.g. cometchat.grant_reader(''dashboard'').';
+    END IF;
+    IF NOT pg_has_role(owner, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to % the privileges of schema "cometchat"',
+                        CASE WHEN grant_them THEN 'grant' ELSE 'revoke' END
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of the schema, the members of that role and superusers may.',
+                  HINT = 'Run it as a superuser.';
+    END IF;
+    FOR p IN SELECT * FROM cometchat._privileges(uses) LOOP
+        IF grant_them THEN
+            stmt := format('GRANT %s ON %s TO %s', p.privilege, p.object, role);
+        ELSIF p.object = 'SCHEMA cometchat' THEN
+            CONTINUE;               -- last, and only when nothing else is left
+        ELSE
+            stmt := format('REVOKE %s ON %s FROM %s', p.privilege, p.object, role);
+        END IF;
+        EXECUTE stmt;
+        RETURN NEXT stmt;
+    END LOOP;
+    IF NOT grant_them AND has_schema_privilege(role, 'cometchat', 'USAGE')
+       AND NOT cometchat._holds_privileges(role) THEN
+        stmt := format('REVOKE USAGE ON SCHEMA cometchat FROM %s', role);
+        EXECUTE stmt;
+        RETURN NEXT stmt;
+    END IF;
+    -- Under per-app security, a role in no listed group sees nothing.
+    IF grant_them AND EXISTS (SELECT FROM cometchat.app_security)
+       AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = role AND (r.rolsuper OR r.rolbypassrls))
+       AND NOT EXISTS (SELECT FROM cometchat.app_access a WHERE pg_has_role(role, a.role_name, 'MEMBER')) THEN
+        RAISE WARNING 'role "%" is not in any role listed in cometchat.app_access',
+                      (SELECT r.rolname FROM pg_roles r WHERE r.oid = role)
+            USING DETAIL = CASE WHEN 'receiver' = ANY (uses)
+                                THEN 'Per-app security is on: the role may hand in no app''s payloads.'
+                                ELSE 'Per-app security is on: the role sees no app''s rows.' END,
+                  HINT = format('Add it: INSERT INTO cometchat.app_access (role_name, app_id) VALUES (%L, ''your app id'');', role);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat._set_privileges(regrole, text[], boolean) IS 'internal: grants or revokes what the uses need (cometchat.grant_reader() and the like)';
+
+CREATE FUNCTION cometchat.grant_receiver(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['receiver'], true) $$;
+COMMENT ON FUNCTION cometchat.grant_receiver(regrole) IS 'grants a role exactly what receiving webhooks needs: INSERT (payload) on the ledger, ingest(), ingest_raw(), ingest_bodies(); returns the statements run';
+
+CREATE FUNCTION cometchat.revoke_receiver(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['receiver'], false) $$;
+COMMENT ON FUNCTION cometchat.revoke_receiver(regrole) IS 'revokes what cometchat.grant_receiver() granted (USAGE on the schema only when the role holds nothing else in it); returns the statements run';
+
+CREATE FUNCTION cometchat.grant_reader(role regrole, payloads boolean DEFAULT false) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cometchat._set_privileges($1, CASE WHEN $2 THEN ARRAY['reader', 'payloads'] ELSE ARRAY['reader'] END, true)
+$$;
+COMMENT ON FUNCTION cometchat.grant_reader(regrole, boolean) IS 'grants a role what reading needs: the lifecycle tables, call_lifecycle, event_log (so timeline() and find_event()); with payloads => true also the ledger and the quarantine; returns the statements run';
+
+CREATE FUNCTION cometchat.revoke_reader(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['reader', 'payloads'], false) $$;
+COMMENT ON FUNCTION cometchat.revoke_reader(regrole) IS 'revokes what cometchat.grant_reader() granted, payloads included (USAGE on the schema only when the role holds nothing else in it); returns the statements run';
+
 REVOKE ALL ON FUNCTION cometchat.ingest_bodies(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.grant_receiver(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.revoke_receiver(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.grant_reader(regrole, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.revoke_reader(regrole) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle
