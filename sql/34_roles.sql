@@ -247,6 +247,16 @@ RESET ROLE;
 SET ROLE regress_cc34_bypass;
 SELECT count(*) AS events, count(DISTINCT app_id) AS apps FROM cometchat.event_log;
 RESET ROLE;
+-- A receiver of the us team loads its app's bodies with ingest_bodies();
+-- a body of another app is refused, as an INSERT of it would be, and the
+-- load with it.
+GRANT regress_cc34_us_team TO regress_cc34_receiver;
+SET ROLE regress_cc34_receiver;
+CREATE TEMP TABLE us_bodies AS SELECT body FROM stream WHERE body LIKE '%"appId":"2f1b7c9e4a6d30"%';
+SELECT * FROM cometchat.ingest_bodies('us_bodies');
+INSERT INTO us_bodies SELECT body FROM stream WHERE body LIKE '%"appId":"8c51e0a9d2b47f"%' LIMIT 1;
+SELECT * FROM cometchat.ingest_bodies('us_bodies');
+RESET ROLE;
 
 ------------------------------------------------------------------------
 -- Clean up.
