@@ -1,5 +1,5 @@
--- cometchat_webhooks: install script of the current version (1.3).
--- Written by hand; the build copies it to cometchat_webhooks--1.3.sql.  Every
+-- cometchat_webhooks: install script of the current version (1.4).
+-- Written by hand; the build copies it to cometchat_webhooks--1.4.sql.  Every
 -- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 
@@ -29,22 +29,29 @@ CREATE TYPE cometchat.event_kind AS ENUM (
     'call_rejected', 'call_unanswered', 'meeting_started',
     'meeting_participant_joined', 'meeting_participant_left', 'meeting_ended',
     'recording_generated', 'unknown');
+COMMENT ON TYPE cometchat.event_kind IS 'kind of a webhook event: one of the 14 documented triggers, or unknown for a well-formed payload whose trigger is none of them';
 
 CREATE TYPE cometchat.flow AS ENUM ('ringing', 'session');
+COMMENT ON TYPE cometchat.flow IS 'the lifecycle an event belongs to: ringing (call_* events, a call that rings) or session (meeting_* events, a call session joined without ringing)';
 
 CREATE TYPE cometchat.ingest_status AS ENUM ('accepted', 'duplicate', 'rejected');
+COMMENT ON TYPE cometchat.ingest_status IS 'what became of a body: accepted (stored in the ledger), duplicate (already stored), rejected (quarantined in cometchat.rejected)';
 
 CREATE TYPE cometchat.call_status AS ENUM (
     'initiated', 'ongoing', 'ended', 'busy', 'cancelled', 'rejected', 'unanswered');
+COMMENT ON TYPE cometchat.call_status IS 'status of a ringing call: initiated (ringing, no outcome known), ongoing (answered), ended (answered, then ended), or its outcome: busy, cancelled (by the caller), rejected (declined by the callee), unanswered';
 
 CREATE TYPE cometchat.session_mode AS ENUM ('call', 'meet');
+COMMENT ON TYPE cometchat.session_mode IS 'call (the session of a ringing call, call_* events) or meet (a call session, meeting_* events)';
 
 CREATE TYPE cometchat.session_status AS ENUM ('active', 'ended');
+COMMENT ON TYPE cometchat.session_status IS 'active (no end event yet) or ended';
 
 -- Where a participant fact (left_at, audio_only) came from, weakest first:
 -- the end event's all_occupants, then the leave event, then the join event.
 -- A fact from a stronger source wins whatever the arrival order.
 CREATE TYPE cometchat.fact_source AS ENUM ('end_event', 'leave_event', 'join_event');
+COMMENT ON TYPE cometchat.fact_source IS 'where a participant fact came from, weakest first: end_event (its all_occupants), leave_event, join_event; the stronger source wins whatever the arrival order';
 
 CREATE TYPE cometchat.classification AS (
     valid           boolean,
@@ -59,6 +66,18 @@ CREATE TYPE cometchat.classification AS (
     occurred_at     timestamptz,
     idempotency_key text
 );
+COMMENT ON TYPE cometchat.classification IS 'what cometchat.classify() finds in a payload';
+COMMENT ON COLUMN cometchat.classification.valid IS 'true when the payload has no problem (cometchat.validate() is empty)';
+COMMENT ON COLUMN cometchat.classification.kind IS 'the event kind, when the trigger could be read';
+COMMENT ON COLUMN cometchat.classification.flow IS 'as cometchat.events.flow';
+COMMENT ON COLUMN cometchat.classification.app_id IS 'as cometchat.events.app_id';
+COMMENT ON COLUMN cometchat.classification.region IS 'as cometchat.events.region';
+COMMENT ON COLUMN cometchat.classification.webhook IS 'as cometchat.events.webhook';
+COMMENT ON COLUMN cometchat.classification.trigger IS 'as cometchat.events.trigger';
+COMMENT ON COLUMN cometchat.classification.session_id IS 'as cometchat.events.session_id';
+COMMENT ON COLUMN cometchat.classification.call_id IS 'as cometchat.events.call_id';
+COMMENT ON COLUMN cometchat.classification.occurred_at IS 'as cometchat.events.occurred_at';
+COMMENT ON COLUMN cometchat.classification.idempotency_key IS 'the key text, as cometchat.idempotency_key(); NULL for an invalid payload';
 
 ------------------------------------------------------------------------
 -- The ledger and the quarantine
@@ -92,8 +111,20 @@ CREATE TABLE cometchat.events (
 -- the app and sorts the few rows of a session itself.
 CREATE INDEX events_session ON cometchat.events (session_id);
 CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
-COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key)';
-COMMENT ON COLUMN cometchat.events.idempotency_key IS 'sha256 of cometchat.idempotency_key(payload)';
+COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key); insert the body into payload, the trigger fills the other columns; append-only';
+COMMENT ON COLUMN cometchat.events.id IS 'event id, in the order events were stored';
+COMMENT ON COLUMN cometchat.events.received_at IS 'when the event was stored (the start of its transaction)';
+COMMENT ON COLUMN cometchat.events.payload IS 'the webhook body as received';
+COMMENT ON COLUMN cometchat.events.app_id IS 'the CometChat app (appId)';
+COMMENT ON COLUMN cometchat.events.region IS 'the app''s region (region): us, eu, in, ...';
+COMMENT ON COLUMN cometchat.events.webhook IS 'the webhook that delivered the event (webhook)';
+COMMENT ON COLUMN cometchat.events.trigger IS 'the trigger as sent (trigger)';
+COMMENT ON COLUMN cometchat.events.kind IS 'the trigger as a cometchat.event_kind: unknown for a trigger that is not documented';
+COMMENT ON COLUMN cometchat.events.flow IS 'ringing (call_* events) or session (meeting_* events); NULL for recording_generated and unknown kinds';
+COMMENT ON COLUMN cometchat.events.session_id IS 'the session the event belongs to (data.sessionId; for call_initiated the session it announces); NULL for busy, cancelled, rejected and unanswered';
+COMMENT ON COLUMN cometchat.events.call_id IS 'the message id of call_initiated, busy, cancelled, rejected and unanswered (data.call.id)';
+COMMENT ON COLUMN cometchat.events.occurred_at IS 'when the event happened, from its own time field (sentAt, created_at, joined_at, left_at, destroyed_at, startTime); NULL for unknown kinds';
+COMMENT ON COLUMN cometchat.events.idempotency_key IS 'SHA-256 of the key text cometchat.idempotency_key(payload), unique with occurred_at; look an event up with cometchat.find_event()';
 
 CREATE TABLE cometchat.rejected (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -103,7 +134,11 @@ CREATE TABLE cometchat.rejected (
     problems    text[] NOT NULL
 );
 COMMENT ON TABLE cometchat.rejected IS 'Quarantine: payloads that failed validation, with every problem found';
+COMMENT ON COLUMN cometchat.rejected.id IS 'quarantine id, in the order bodies were quarantined';
+COMMENT ON COLUMN cometchat.rejected.received_at IS 'when the body was quarantined (the start of its transaction)';
+COMMENT ON COLUMN cometchat.rejected.payload IS 'the payload, when the body was JSON';
 COMMENT ON COLUMN cometchat.rejected.raw_body IS 'the body as received, when it was not JSON';
+COMMENT ON COLUMN cometchat.rejected.problems IS 'every problem found, each naming its JSON path (the first 50, then how many more)';
 
 ------------------------------------------------------------------------
 -- Lifecycle tables, maintained by the ingest trigger
@@ -129,7 +164,16 @@ CREATE TABLE cometchat.sessions (
     PRIMARY KEY (app_id, session_id, started_at)
 );
 COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
+COMMENT ON COLUMN cometchat.sessions.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.sessions.session_id IS 'the session id; a meeting''s is a room name, reused by later instances';
+COMMENT ON COLUMN cometchat.sessions.started_at IS 'when the instance started: created_at of its start or end event';
+COMMENT ON COLUMN cometchat.sessions.mode IS 'call (call_* events) or meet (meeting_* events)';
+COMMENT ON COLUMN cometchat.sessions.ended_at IS 'destroyed_at of its end event; NULL while active';
+COMMENT ON COLUMN cometchat.sessions.status IS 'active or ended (from ended_at)';
+COMMENT ON COLUMN cometchat.sessions.duration IS 'ended_at - started_at';
+COMMENT ON COLUMN cometchat.sessions.participant_count IS 'how many distinct names joined the instance';
 COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
+COMMENT ON COLUMN cometchat.sessions.recording_count IS 'how many recordings the instance has';
 
 -- One row per ringing call, keyed by the session id that call_initiated
 -- announces, or by its message id when it announced none.
@@ -168,7 +212,23 @@ CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
 CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
 CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
 CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
+COMMENT ON TABLE cometchat.calls IS 'One row per ringing call: keyed by the session id its call_initiated announces, or by its message id when it announces none';
+COMMENT ON COLUMN cometchat.calls.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.calls.session_id IS 'the call''s session (announced by call_initiated, or of call_started and the events after it); NULL when call_initiated announced none';
+COMMENT ON COLUMN cometchat.calls.call_id IS 'message id of its call_initiated (the smallest, when several announce one session)';
+COMMENT ON COLUMN cometchat.calls.conversation_id IS 'the conversation of caller and receiver (conversationId)';
+COMMENT ON COLUMN cometchat.calls.caller IS 'uid of the caller (sender of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.receiver IS 'uid or group id called (receiver of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.receiver_type IS 'user or group';
+COMMENT ON COLUMN cometchat.calls.media IS 'audio or video';
+COMMENT ON COLUMN cometchat.calls.initiated_at IS 'when it was initiated (sentAt of call_initiated)';
+COMMENT ON COLUMN cometchat.calls.started_at IS 'when its session started (created_at of call_started or call_ended); NULL when never answered';
+COMMENT ON COLUMN cometchat.calls.ended_at IS 'when its session ended (destroyed_at of call_ended)';
 COMMENT ON COLUMN cometchat.calls.outcome IS 'busy, cancelled, rejected or unanswered: the earliest outcome event linked to this call';
+COMMENT ON COLUMN cometchat.calls.outcome_at IS 'when that outcome was sent (its sentAt)';
+COMMENT ON COLUMN cometchat.calls.participant_count IS 'how many distinct names joined its session';
+COMMENT ON COLUMN cometchat.calls.status IS 'ended, else ongoing (started, or anyone joined), else the outcome, else initiated';
+COMMENT ON COLUMN cometchat.calls.duration IS 'ended_at - started_at: how long it was talked';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
 -- id.  Each is kept here and linked to the call of the same conversation
@@ -184,6 +244,13 @@ CREATE TABLE cometchat.call_outcomes (
 );
 CREATE INDEX call_outcomes_conversation ON cometchat.call_outcomes (conversation_id, app_id, sent_at);
 CREATE INDEX call_outcomes_link ON cometchat.call_outcomes (linked_call_id, app_id);
+COMMENT ON TABLE cometchat.call_outcomes IS 'One row per outcome event (busy, cancelled, rejected, unanswered), linked to its call by conversation';
+COMMENT ON COLUMN cometchat.call_outcomes.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.call_outcomes.outcome_id IS 'message id of the outcome event (data.call.id)';
+COMMENT ON COLUMN cometchat.call_outcomes.conversation_id IS 'the conversation (conversationId)';
+COMMENT ON COLUMN cometchat.call_outcomes.outcome IS 'busy, cancelled, rejected or unanswered';
+COMMENT ON COLUMN cometchat.call_outcomes.sent_at IS 'when it was sent (sentAt)';
+COMMENT ON COLUMN cometchat.call_outcomes.linked_call_id IS 'call_id of its call: the one of its conversation initiated last at or before sent_at, within cometchat.outcome_window; NULL while there is none';
 
 -- One row per join interval.
 CREATE TABLE cometchat.participants (
@@ -201,7 +268,19 @@ CREATE TABLE cometchat.participants (
     audio_only_from    cometchat.fact_source,
     PRIMARY KEY (app_id, session_id, name, joined_at)
 );
+COMMENT ON TABLE cometchat.participants IS 'One row per join interval: a name in a session from joined_at to left_at';
+COMMENT ON COLUMN cometchat.participants.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.participants.session_id IS 'the session id';
 COMMENT ON COLUMN cometchat.participants.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
+COMMENT ON COLUMN cometchat.participants.name IS 'the participant''s name (occupant name)';
+COMMENT ON COLUMN cometchat.participants.joined_at IS 'when the interval began (joined_at)';
+COMMENT ON COLUMN cometchat.participants.left_at IS 'when it ended (left_at of the leave event, else of the end event''s all_occupants); NULL while present';
+COMMENT ON COLUMN cometchat.participants.audio_only IS 'whether the participant joined audio-only (audio_call)';
+COMMENT ON COLUMN cometchat.participants.platform IS 'platform of the join (initial_config.platform): web, android, ios, ...';
+COMMENT ON COLUMN cometchat.participants.sdk IS 'SDK of the join (initial_config.sdk)';
+COMMENT ON COLUMN cometchat.participants.sdk_version IS 'SDK version of the join (initial_config.call_version)';
+COMMENT ON COLUMN cometchat.participants.left_at_from IS 'the event left_at came from';
+COMMENT ON COLUMN cometchat.participants.audio_only_from IS 'the event audio_only came from';
 
 CREATE TABLE cometchat.recordings (
     app_id             text NOT NULL,
@@ -213,6 +292,14 @@ CREATE TABLE cometchat.recordings (
     recording_date     date,
     PRIMARY KEY (app_id, session_id, started_at)
 );
+COMMENT ON TABLE cometchat.recordings IS 'One row per recording (recording_generated)';
+COMMENT ON COLUMN cometchat.recordings.app_id IS 'the CometChat app';
+COMMENT ON COLUMN cometchat.recordings.session_id IS 'the session id';
+COMMENT ON COLUMN cometchat.recordings.session_started_at IS 'the session instance (cometchat.sessions.started_at); NULL until a start or end event of that instance arrives';
+COMMENT ON COLUMN cometchat.recordings.started_at IS 'when the recording started (startTime)';
+COMMENT ON COLUMN cometchat.recordings.duration IS 'its length (duration)';
+COMMENT ON COLUMN cometchat.recordings.recording_url IS 'where to download it (recording_url)';
+COMMENT ON COLUMN cometchat.recordings.recording_date IS 'its date as sent (recordingDate)';
 
 ------------------------------------------------------------------------
 -- C functions
@@ -226,11 +313,12 @@ COMMENT ON FUNCTION cometchat.validate(jsonb) IS 'every problem with a webhook p
 CREATE FUNCTION cometchat.classify(payload jsonb) RETURNS cometchat.classification
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'cc_classify';
+COMMENT ON FUNCTION cometchat.classify(jsonb) IS 'what a payload is (valid, kind, flow, ids, time, idempotency key), without storing anything';
 
 CREATE FUNCTION cometchat.idempotency_key(payload jsonb) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'cc_idempotency_key';
-COMMENT ON FUNCTION cometchat.idempotency_key(jsonb) IS 'canonical idempotency key (a JSON array); NULL for an invalid payload';
+COMMENT ON FUNCTION cometchat.idempotency_key(jsonb) IS 'canonical idempotency key (a JSON array); NULL for an invalid payload; the ledger stores its SHA-256';
 
 CREATE FUNCTION cometchat.ingest(payload jsonb,
     OUT status cometchat.ingest_status, OUT event_id bigint,
@@ -238,6 +326,7 @@ CREATE FUNCTION cometchat.ingest(payload jsonb,
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'cc_ingest';
+COMMENT ON FUNCTION cometchat.ingest(jsonb) IS 'stores a payload as INSERT INTO cometchat.events does, and says what became of it: accepted, duplicate (with the stored event''s id) or rejected (with its problems)';
 
 CREATE FUNCTION cometchat.ingest_raw(body text,
     OUT status cometchat.ingest_status, OUT event_id bigint,
@@ -245,6 +334,7 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'cc_ingest_raw';
+COMMENT ON FUNCTION cometchat.ingest_raw(text) IS 'as cometchat.ingest(), for a raw HTTP body: one that is not JSON is quarantined with its text instead of raising an error';
 
 -- The trigger runs its statements as the owner of the table each one writes
 -- (as foreign-key checks do) and under a search path of pg_catalog alone, set
@@ -254,6 +344,7 @@ CREATE FUNCTION cometchat.ingest_raw(body text,
 CREATE FUNCTION cometchat._events_trigger() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'cc_events_trigger';
+COMMENT ON FUNCTION cometchat._events_trigger() IS 'internal: the ledger''s trigger (validation, deduplication, quarantine, lifecycle maintenance)';
 
 CREATE TRIGGER events_ingest
     BEFORE INSERT OR UPDATE ON cometchat.events
@@ -264,6 +355,7 @@ CREATE FUNCTION cometchat._replay() RETURNS bigint
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_replay';
+COMMENT ON FUNCTION cometchat._replay() IS 'internal: replays the ledger into the emptied lifecycle tables, for cometchat.rebuild()';
 
 ------------------------------------------------------------------------
 -- Rebuild and verify
@@ -294,6 +386,7 @@ AS $$
     UNION ALL SELECT 'participants', to_jsonb(p) FROM cometchat.participants p
     UNION ALL SELECT 'recordings', to_jsonb(r) FROM cometchat.recordings r
 $$;
+COMMENT ON FUNCTION cometchat._lifecycle_rows() IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
 
 CREATE FUNCTION cometchat.verify()
     RETURNS TABLE (table_name text, difference text, row_data jsonb)
@@ -332,6 +425,9 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 -- Querying lifecycles
 ------------------------------------------------------------------------
 
+-- answered and missed (1.4) name what a product team asks first; rejected
+-- (declined by the callee) and initiated (still ringing, or its outcome
+-- never arrived) are neither.
 CREATE VIEW cometchat.call_lifecycle WITH (security_invoker = true) AS
 SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receiver,
        c.receiver_type, c.media, c.status, c.initiated_at, c.started_at, c.ended_at,
@@ -348,46 +444,41 @@ SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receive
                         'recording_url', r.recording_url)
                     ORDER BY r.started_at)
                  FROM cometchat.recordings r
-                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings
+                 WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings,
+       c.status IN ('ongoing', 'ended') AS answered,
+       c.status IN ('busy', 'cancelled', 'unanswered') AS missed
 FROM cometchat.calls c
 LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
                    WHERE s.app_id = c.app_id AND s.session_id = c.session_id
                    ORDER BY s.started_at LIMIT 1) s ON true;
-
--- Every ledger event of one session id (all its instances), plus, for a
--- ringing call, the outcome events linked to it; in the order they happened.
--- Two branches, each an index lookup (events_session; events_call), joined
--- by UNION ALL: as one OR whose arm is a subquery it could only be a scan of
--- the whole ledger.  The second branch leaves out what the first returns.
-CREATE FUNCTION cometchat.timeline(app_id text, session_id text)
-    RETURNS TABLE (occurred_at timestamptz, kind cometchat.event_kind,
-                   event_id bigint, detail text)
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT e.occurred_at, e.kind, e.id,
-           coalesce(e.payload #>> '{data,occupant,name}',
-                    e.payload #>> '{data,call,sender}',
-                    e.payload #>> '{data,recording_url}')
-    FROM (SELECT * FROM cometchat.events
-          WHERE events.session_id = $2 AND events.app_id = $1
-          UNION ALL
-          SELECT * FROM cometchat.events
-          WHERE events.call_id IN (SELECT o.outcome_id FROM cometchat.call_outcomes o
-                                   JOIN cometchat.calls c
-                                     ON c.app_id = o.app_id AND c.call_id = o.linked_call_id
-                                   WHERE o.app_id = $1 AND c.session_id = $2)
-            AND events.app_id = $1
-            AND events.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
-            AND events.session_id IS DISTINCT FROM $2) e
-    ORDER BY e.occurred_at, e.kind, e.id
-$$;
-COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the ordered events of one call or session id';
+COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants, recordings and whether it was answered or missed; reads the tables with the querying role''s rights';
+COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.call_id IS 'as cometchat.calls.call_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.conversation_id IS 'as cometchat.calls.conversation_id';
+COMMENT ON COLUMN cometchat.call_lifecycle.caller IS 'as cometchat.calls.caller';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver IS 'as cometchat.calls.receiver';
+COMMENT ON COLUMN cometchat.call_lifecycle.receiver_type IS 'as cometchat.calls.receiver_type';
+COMMENT ON COLUMN cometchat.call_lifecycle.media IS 'as cometchat.calls.media';
+COMMENT ON COLUMN cometchat.call_lifecycle.status IS 'as cometchat.calls.status';
+COMMENT ON COLUMN cometchat.call_lifecycle.initiated_at IS 'as cometchat.calls.initiated_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.started_at IS 'as cometchat.calls.started_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.ended_at IS 'as cometchat.calls.ended_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome IS 'as cometchat.calls.outcome';
+COMMENT ON COLUMN cometchat.call_lifecycle.outcome_at IS 'as cometchat.calls.outcome_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.duration IS 'as cometchat.calls.duration';
+COMMENT ON COLUMN cometchat.call_lifecycle.participant_count IS 'as cometchat.calls.participant_count';
+COMMENT ON COLUMN cometchat.call_lifecycle.peak_participants IS 'peak_participants of the first instance of its session';
+COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join intervals, a JSON array of {name, joined_at, left_at, audio_only, platform}';
+COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
+COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
+COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
 
 ------------------------------------------------------------------------
 -- Privileges
 --
--- A receiver needs only:
+-- A receiver needs only (cometchat.grant_receiver() grants it, with
+-- ingest_bodies()):
 --   GRANT USAGE ON SCHEMA cometchat TO receiver;
 --   GRANT INSERT (payload) ON cometchat.events TO receiver;
 --   GRANT EXECUTE ON FUNCTION cometchat.ingest(jsonb), cometchat.ingest_raw(text) TO receiver;
@@ -422,6 +513,8 @@ CREATE TABLE cometchat.app_access (
     PRIMARY KEY (role_name, app_id)
 );
 COMMENT ON TABLE cometchat.app_access IS 'per-app row-level security: members of role_name see (and receive) app_id; active after cometchat.enable_app_security()';
+COMMENT ON COLUMN cometchat.app_access.role_name IS 'a role: it and its members see, and may receive, the app''s rows';
+COMMENT ON COLUMN cometchat.app_access.app_id IS 'the CometChat app';
 ALTER TABLE cometchat.app_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_rows ON cometchat.app_access FOR SELECT
     USING (pg_catalog.pg_has_role(role_name, 'MEMBER'));
@@ -434,6 +527,9 @@ CREATE TABLE cometchat.app_security (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton)
 );
 COMMENT ON TABLE cometchat.app_security IS 'one row while per-app row-level security is on (cometchat.enable_app_security())';
+COMMENT ON COLUMN cometchat.app_security.enabled_at IS 'when per-app security was switched on';
+COMMENT ON COLUMN cometchat.app_security.enabled_by IS 'who switched it on';
+COMMENT ON COLUMN cometchat.app_security.singleton IS 'always true: at most one row';
 SELECT pg_catalog.pg_extension_config_dump('cometchat.app_security', '');
 
 CREATE FUNCTION cometchat._app_security_switch() RETURNS trigger
@@ -458,6 +554,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION cometchat._app_security_switch() IS 'internal: trigger of cometchat.app_security, switches row-level security of every table';
 REVOKE ALL ON FUNCTION cometchat._app_security_switch() FROM PUBLIC;
 CREATE TRIGGER app_security_switch AFTER INSERT OR DELETE ON cometchat.app_security
     FOR EACH ROW EXECUTE FUNCTION cometchat._app_security_switch();
@@ -491,6 +588,416 @@ AS $$
 $$;
 COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
 REVOKE ALL ON FUNCTION cometchat.enable_app_security(boolean) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Reading without the payloads (1.4)
+--
+-- Readers (cometchat.grant_reader()) see the lifecycle and what the ledger
+-- knows of each event, not the bodies as received: a payload carries
+-- whatever the app put in its users' metadata, the quarantine whatever
+-- reached the receiver.  cometchat.event_log is the ledger without its
+-- payload.  It reads the ledger with its owner's rights, so it applies
+-- per-app security itself, as the ledger's policy does (app_visible(),
+-- unless the switch is off or the role bypasses row-level security), and
+-- it is a security barrier: a function of the reader's never sees the rows
+-- it leaves out.  Comparisons of its columns (=, <, = ANY) are leakproof,
+-- so they still reach the ledger's indexes.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._sees_every_app() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT c.relrowsecurity
+           OR pg_has_role(c.relowner, 'USAGE')
+           OR EXISTS (SELECT FROM pg_roles r
+                      WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
+    FROM pg_class c
+    WHERE c.oid = 'cometchat.events'::regclass
+$$;
+COMMENT ON FUNCTION cometchat._sees_every_app() IS 'internal: true when per-app security is off or the current role bypasses it (cometchat.event_log)';
+
+CREATE VIEW cometchat.event_log WITH (security_barrier = true) AS
+SELECT e.id AS event_id, e.received_at, e.app_id, e.region, e.webhook, e.trigger, e.kind, e.flow,
+       e.session_id, e.call_id, e.occurred_at, e.idempotency_key,
+       coalesce(e.payload #>> '{data,occupant,name}',
+                e.payload #>> '{data,call,sender}',
+                e.payload #>> '{data,recording_url}') AS detail
+FROM cometchat.events e
+WHERE (SELECT cometchat._sees_every_app()) OR cometchat.app_visible(e.app_id);
+COMMENT ON VIEW cometchat.event_log IS 'The ledger without its payloads, for readers (cometchat.grant_reader()); per-app security applies as on the ledger';
+COMMENT ON COLUMN cometchat.event_log.event_id IS 'as cometchat.events.id';
+COMMENT ON COLUMN cometchat.event_log.received_at IS 'as cometchat.events.received_at';
+COMMENT ON COLUMN cometchat.event_log.app_id IS 'as cometchat.events.app_id';
+COMMENT ON COLUMN cometchat.event_log.region IS 'as cometchat.events.region';
+COMMENT ON COLUMN cometchat.event_log.webhook IS 'as cometchat.events.webhook';
+COMMENT ON COLUMN cometchat.event_log.trigger IS 'as cometchat.events.trigger';
+COMMENT ON COLUMN cometchat.event_log.kind IS 'as cometchat.events.kind';
+COMMENT ON COLUMN cometchat.event_log.flow IS 'as cometchat.events.flow';
+COMMENT ON COLUMN cometchat.event_log.session_id IS 'as cometchat.events.session_id';
+COMMENT ON COLUMN cometchat.event_log.call_id IS 'as cometchat.events.call_id';
+COMMENT ON COLUMN cometchat.event_log.occurred_at IS 'as cometchat.events.occurred_at';
+COMMENT ON COLUMN cometchat.event_log.idempotency_key IS 'as cometchat.events.idempotency_key';
+COMMENT ON COLUMN cometchat.event_log.detail IS 'from the payload: the participant''s name (joins, leaves), the sender (call messages) or the recording''s URL';
+
+-- Every ledger event of one session id (all its instances), plus, for a
+-- ringing call, the outcome events linked to it; in the order they happened.
+-- Two branches, each an index lookup (events_session; events_call), joined
+-- by UNION ALL: as one OR whose arm is a subquery it could only be a scan of
+-- the whole ledger.  The outcomes' ids are looked up first: as a join, the
+-- second branch could not take its rows through event_log's security
+-- barrier by index.  The second branch leaves out what the first returns.
+-- A role that may read the ledger reads it; a reader reads event_log, whose
+-- rows and detail are the same.
+CREATE FUNCTION cometchat.timeline(app_id text, session_id text)
+    RETURNS TABLE (occurred_at timestamptz, kind cometchat.event_kind,
+                   event_id bigint, detail text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    outcome_ids text[];
+BEGIN
+    SELECT array_agg(o.outcome_id) INTO outcome_ids
+    FROM cometchat.calls c
+    JOIN cometchat.call_outcomes o ON o.app_id = c.app_id AND o.linked_call_id = c.call_id
+    WHERE c.app_id = $1 AND c.session_id = $2;
+    IF has_table_privilege('cometchat.events', 'SELECT') THEN
+        RETURN QUERY
+        SELECT e.occurred_at, e.kind, e.id,
+               coalesce(e.payload #>> '{data,occupant,name}',
+                        e.payload #>> '{data,call,sender}',
+                        e.payload #>> '{data,recording_url}')
+        FROM (SELECT * FROM cometchat.events
+              WHERE events.session_id = $2 AND events.app_id = $1
+              UNION ALL
+              SELECT * FROM cometchat.events
+              WHERE events.call_id = ANY (outcome_ids) AND events.app_id = $1
+                AND events.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
+                AND events.session_id IS DISTINCT FROM $2) e
+        ORDER BY e.occurred_at, e.kind, e.id;
+    ELSE
+        RETURN QUERY
+        SELECT l.occurred_at, l.kind, l.event_id, l.detail
+        FROM (SELECT * FROM cometchat.event_log
+              WHERE event_log.session_id = $2 AND event_log.app_id = $1
+              UNION ALL
+              SELECT * FROM cometchat.event_log
+              WHERE event_log.call_id = ANY (outcome_ids) AND event_log.app_id = $1
+                AND event_log.kind IN ('call_busy', 'call_cancelled', 'call_rejected', 'call_unanswered')
+                AND event_log.session_id IS DISTINCT FROM $2) l
+        ORDER BY l.occurred_at, l.kind, l.event_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat.timeline(text, text) IS 'the events of one session id (every instance) and the outcome events linked to its call, in the order they happened; readers without the ledger read cometchat.event_log';
+
+------------------------------------------------------------------------
+-- Finding an event by what the user has (1.4)
+--
+-- The ledger keeps the SHA-256 of the key text, under a unique index that
+-- leads with occurred_at (1.2: a load in time order works at the index's
+-- recent edge).  A lookup by key therefore names the time as well: the
+-- payload's own, or, from the key text alone, each of its parts that reads
+-- as a plausible time (one of them is the event's; the others miss), plus
+-- NULL, the time of every unknown kind.  Each is one probe of the index.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat.find_event(payload jsonb) RETURNS SETOF cometchat.event_log
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c cometchat.classification := cometchat.classify(payload);
+    problems text[];
+    digest bytea;
+BEGIN
+    IF NOT c.valid THEN
+        problems := cometchat.validate(payload);
+        RAISE EXCEPTION 'invalid CometChat webhook payload: % problem%', cardinality(problems),
+                        CASE WHEN cardinality(problems) = 1 THEN '' ELSE 's' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = array_to_string(problems, E'\n'),
+                  HINT = 'An invalid payload is never stored in cometchat.events: look for it in cometchat.rejected.';
+    END IF;
+    digest := sha256(convert_to(c.idempotency_key, getdatabaseencoding()));
+    IF c.occurred_at IS NULL THEN
+        RETURN QUERY SELECT * FROM cometchat.event_log l
+                     WHERE l.occurred_at IS NULL AND l.idempotency_key = digest;
+    ELSE
+        RETURN QUERY SELECT * FROM cometchat.event_log l
+                     WHERE l.occurred_at = c.occurred_at AND l.idempotency_key = digest;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat.find_event(jsonb) IS 'the stored event (a cometchat.event_log row) of a payload, found by its idempotency key through the ledger''s unique index; no row when it was never stored';
+
+CREATE FUNCTION cometchat.find_event_by_key(key text) RETURNS SETOF cometchat.event_log
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts jsonb;
+    times timestamptz[];
+    digest bytea := sha256(convert_to(key, getdatabaseencoding()));
+BEGIN
+    BEGIN
+        parts := key::jsonb;
+    EXCEPTION WHEN data_exception THEN
+        parts := NULL;
+    END;
+    IF parts IS NULL OR jsonb_typeof(parts) <> 'array' OR jsonb_array_length(parts) < 4
+       OR EXISTS (SELECT FROM jsonb_array_elements(parts) p WHERE jsonb_typeof(p) <> 'string') THEN
+        RAISE EXCEPTION 'invalid idempotency key'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A key is a JSON array of strings: appId, webhook, trigger, then the parts that identify the event; got %s.', key),
+                  HINT = 'Pass the text cometchat.idempotency_key(payload) returns, or call cometchat.find_event(payload).';
+    END IF;
+    SELECT array_agg(to_timestamp(p.part::bigint)) INTO times
+    FROM jsonb_array_elements_text(parts) WITH ORDINALITY AS p(part, n)
+    WHERE p.n > 3 AND p.part ~ '^[1-9][0-9]{8,9}$'
+      AND p.part::bigint BETWEEN 946684800 AND 4102444799;   -- 2000-01-01 .. 2099-12-31
+    RETURN QUERY SELECT * FROM cometchat.event_log l
+                 WHERE l.occurred_at = ANY (times) AND l.idempotency_key = digest;
+    RETURN QUERY SELECT * FROM cometchat.event_log l
+                 WHERE l.occurred_at IS NULL AND l.idempotency_key = digest;
+END
+$$;
+COMMENT ON FUNCTION cometchat.find_event_by_key(text) IS 'the stored event (a cometchat.event_log row) whose key text this is (as cometchat.idempotency_key() returns it), through the ledger''s unique index';
+
+------------------------------------------------------------------------
+-- Loading a file of webhook bodies (1.4)
+--
+-- A history import: a table of bodies, one a row (an NDJSON file loaded
+-- with \copy), goes into the ledger in one INSERT, so its events are
+-- applied as statement batches like any bulk load.  Every row is kept:
+-- blank rows are counted and skipped, bodies that are not JSON and invalid
+-- payloads are quarantined (whatever cometchat.on_invalid says), and
+-- nothing a body holds can abort the load.  The bodies that look like a
+-- JSON object ({...}) are parsed once, inserted by one statement and
+-- counted by the same statement (validate() tells the invalid payloads from
+-- the duplicates).  When one of them only looks like JSON, that statement
+-- fails and is rolled back, and runs again parsing each body in a
+-- subtransaction of its own (slower, but only then).  The other bodies
+-- (few: error pages, truncated bodies) go through ingest_raw() one by one.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._jsonb_or_null(body text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN body::jsonb;
+EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cometchat._jsonb_or_null(text) IS 'internal: the text as jsonb, NULL when it is not JSON (cometchat.ingest_bodies())';
+
+CREATE FUNCTION cometchat.ingest_bodies(bodies regclass, body_column name DEFAULT 'body',
+    OUT lines bigint, OUT accepted bigint, OUT duplicate bigint, OUT rejected bigint, OUT blank bigint)
+    RETURNS record
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET cometchat.on_invalid = 'quarantine'
+AS $$
+DECLARE
+    src text;
+    load text := $q$
+        WITH s AS MATERIALIZED (
+                 SELECT CASE WHEN b.body LIKE '{%%}' THEN %s END AS j,
+                        b.body IS NULL OR (NOT b.body LIKE '{%%}' AND b.body ~ '^\s*$') AS blank
+                 FROM %s),
+             stored AS (INSERT INTO cometchat.events (payload)
+                        SELECT s.j FROM s WHERE s.j IS NOT NULL RETURNING 1)
+        SELECT count(*), count(*) FILTER (WHERE s.blank), count(s.j),
+               count(s.j) FILTER (WHERE cardinality(cometchat.validate(s.j)) > 0),
+               (SELECT count(*) FROM stored)
+        FROM s$q$;
+    others text := 'NOT b.body LIKE ''{%}''';
+    objects bigint;
+    invalid bigint;
+    raw_accepted bigint;
+    raw_duplicate bigint;
+    raw_rejected bigint;
+BEGIN
+    IF bodies IS NULL OR body_column IS NULL THEN
+        RAISE EXCEPTION 'cometchat.ingest_bodies() needs a table and the name of its column of bodies'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Call it as cometchat.ingest_bodies(''my_table'') or cometchat.ingest_bodies(''my_table'', ''my_column'').';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_attribute a
+                   WHERE a.attrelid = bodies AND a.attname = body_column
+                     AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', body_column, bodies
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = 'cometchat.ingest_bodies() reads one webhook body per row from that column.',
+                  HINT = 'Name the column: cometchat.ingest_bodies(''my_table'', ''my_column'').';
+    END IF;
+    src := format('(SELECT %I::text AS body FROM %s) b', body_column, bodies);
+
+    BEGIN
+        EXECUTE format(load, 'b.body::jsonb', src) INTO lines, blank, objects, invalid, accepted;
+    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+        -- A body looked like a JSON object and is not: parse one at a time.
+        EXECUTE format(load, 'cometchat._jsonb_or_null(b.body)', src) INTO lines, blank, objects, invalid, accepted;
+        others := 'NOT b.body LIKE ''{%}'' OR cometchat._jsonb_or_null(b.body) IS NULL';
+    END;
+    rejected := invalid;
+    duplicate := objects - accepted - invalid;
+
+    EXECUTE format($q$
+        SELECT count(*) FILTER (WHERE r.status = 'accepted'),
+               count(*) FILTER (WHERE r.status = 'duplicate'),
+               count(*) FILTER (WHERE r.status = 'rejected')
+        FROM %s, cometchat.ingest_raw(b.body) r
+        WHERE b.body !~ '^\s*$' AND (%s)$q$, src, others)
+        INTO raw_accepted, raw_duplicate, raw_rejected;
+    accepted := accepted + raw_accepted;
+    duplicate := duplicate + raw_duplicate;
+    rejected := rejected + raw_rejected;
+END
+$$;
+COMMENT ON FUNCTION cometchat.ingest_bodies(regclass, name) IS 'ingests a table of webhook bodies, one a row (an NDJSON file loaded with \copy), in one statement: every row accepted, duplicate, rejected (quarantined, whatever cometchat.on_invalid says) or blank (skipped); returns the counts';
+
+------------------------------------------------------------------------
+-- Roles in one call (1.4)
+--
+-- What each use needs, in one place.  A receiver inserts into the ledger
+-- (the trigger writes the quarantine and the lifecycle tables as their
+-- owner); a reader reads the lifecycle tables (call_lifecycle reads them
+-- with the reader's rights), the ledger without payloads (event_log, which
+-- timeline() and find_event() read); payloads adds the ledger and the
+-- quarantine.  The grants are made when the functions are called, never by
+-- an extension script: pg_dump keeps them (a script's grants would count as
+-- the extension's initial privileges, which it leaves out).
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._privileges(uses text[])
+    RETURNS TABLE (privilege text, object text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.privilege, p.object
+    FROM (VALUES
+        (1, 'receiver', 'USAGE', 'SCHEMA cometchat'),
+        (2, 'receiver', 'INSERT (payload)', 'TABLE cometchat.events'),
+        (3, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest(jsonb)'),
+        (4, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest_raw(text)'),
+        (5, 'receiver', 'EXECUTE', 'FUNCTION cometchat.ingest_bodies(regclass, name)'),
+        (6, 'reader', 'USAGE', 'SCHEMA cometchat'),
+        (7, 'reader', 'SELECT', 'TABLE cometchat.calls'),
+        (8, 'reader', 'SELECT', 'TABLE cometchat.call_outcomes'),
+        (9, 'reader', 'SELECT', 'TABLE cometchat.sessions'),
+        (10, 'reader', 'SELECT', 'TABLE cometchat.participants'),
+        (11, 'reader', 'SELECT', 'TABLE cometchat.recordings'),
+        (12, 'reader', 'SELECT', 'TABLE cometchat.call_lifecycle'),
+        (13, 'reader', 'SELECT', 'TABLE cometchat.event_log'),
+        (14, 'payloads', 'SELECT', 'TABLE cometchat.events'),
+        (15, 'payloads', 'SELECT', 'TABLE cometchat.rejected')
+    ) AS p(n, use, privilege, object)
+    WHERE p.use = ANY ($1)
+    GROUP BY p.privilege, p.object
+    ORDER BY min(p.n)
+$$;
+COMMENT ON FUNCTION cometchat._privileges(text[]) IS 'internal: the privileges each use needs (receiver, reader, payloads)';
+
+-- True when the role holds a privilege of its own on any object of the schema.
+CREATE FUNCTION cometchat._holds_privileges(role regrole) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a
+                   WHERE c.relnamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+        OR EXISTS (SELECT FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid, aclexplode(t.attacl) a
+                   WHERE c.relnamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+        OR EXISTS (SELECT FROM pg_proc p, aclexplode(p.proacl) a
+                   WHERE p.pronamespace = 'cometchat'::regnamespace AND a.grantee = $1)
+$$;
+COMMENT ON FUNCTION cometchat._holds_privileges(regrole) IS 'internal: whether the role holds a privilege of its own on an object of schema cometchat';
+
+CREATE FUNCTION cometchat._set_privileges(role regrole, uses text[], grant_them boolean)
+    RETURNS SETOF text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner regrole := (SELECT n.nspowner::regrole FROM pg_namespace n WHERE n.nspname = 'cometchat');
+    p record;
+    stmt text;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name an existing role, e.g. cometchat.grant_reader(''dashboard'').';
+    END IF;
+    IF NOT pg_has_role(owner, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to % the privileges of schema "cometchat"',
+                        CASE WHEN grant_them THEN 'grant' ELSE 'revoke' END
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of the schema, the members of that role and superusers may.',
+                  HINT = 'Run it as a superuser.';
+    END IF;
+    FOR p IN SELECT * FROM cometchat._privileges(uses) LOOP
+        IF grant_them THEN
+            stmt := format('GRANT %s ON %s TO %s', p.privilege, p.object, role);
+        ELSIF p.object = 'SCHEMA cometchat' THEN
+            CONTINUE;               -- last, and only when nothing else is left
+        ELSE
+            stmt := format('REVOKE %s ON %s FROM %s', p.privilege, p.object, role);
+        END IF;
+        EXECUTE stmt;
+        RETURN NEXT stmt;
+    END LOOP;
+    IF NOT grant_them AND has_schema_privilege(role, 'cometchat', 'USAGE')
+       AND NOT cometchat._holds_privileges(role) THEN
+        stmt := format('REVOKE USAGE ON SCHEMA cometchat FROM %s', role);
+        EXECUTE stmt;
+        RETURN NEXT stmt;
+    END IF;
+    -- Under per-app security, a role in no listed group sees nothing.
+    IF grant_them AND EXISTS (SELECT FROM cometchat.app_security)
+       AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = role AND (r.rolsuper OR r.rolbypassrls))
+       AND NOT EXISTS (SELECT FROM cometchat.app_access a WHERE pg_has_role(role, a.role_name, 'MEMBER')) THEN
+        RAISE WARNING 'role "%" is not in any role listed in cometchat.app_access',
+                      (SELECT r.rolname FROM pg_roles r WHERE r.oid = role)
+            USING DETAIL = CASE WHEN 'receiver' = ANY (uses)
+                                THEN 'Per-app security is on: the role may hand in no app''s payloads.'
+                                ELSE 'Per-app security is on: the role sees no app''s rows.' END,
+                  HINT = format('Add it: INSERT INTO cometchat.app_access (role_name, app_id) VALUES (%L, ''your app id'');', role);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat._set_privileges(regrole, text[], boolean) IS 'internal: grants or revokes what the uses need (cometchat.grant_reader() and the like)';
+
+CREATE FUNCTION cometchat.grant_receiver(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['receiver'], true) $$;
+COMMENT ON FUNCTION cometchat.grant_receiver(regrole) IS 'grants a role exactly what receiving webhooks needs: INSERT (payload) on the ledger, ingest(), ingest_raw(), ingest_bodies(); returns the statements run';
+
+CREATE FUNCTION cometchat.revoke_receiver(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['receiver'], false) $$;
+COMMENT ON FUNCTION cometchat.revoke_receiver(regrole) IS 'revokes what cometchat.grant_receiver() granted (USAGE on the schema only when the role holds nothing else in it); returns the statements run';
+
+CREATE FUNCTION cometchat.grant_reader(role regrole, payloads boolean DEFAULT false) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cometchat._set_privileges($1, CASE WHEN $2 THEN ARRAY['reader', 'payloads'] ELSE ARRAY['reader'] END, true)
+$$;
+COMMENT ON FUNCTION cometchat.grant_reader(regrole, boolean) IS 'grants a role what reading needs: the lifecycle tables, call_lifecycle, event_log (so timeline() and find_event()); with payloads => true also the ledger and the quarantine; returns the statements run';
+
+CREATE FUNCTION cometchat.revoke_reader(role regrole) RETURNS SETOF text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat._set_privileges($1, ARRAY['reader', 'payloads'], false) $$;
+COMMENT ON FUNCTION cometchat.revoke_reader(regrole) IS 'revokes what cometchat.grant_reader() granted, payloads included (USAGE on the schema only when the role holds nothing else in it); returns the statements run';
+
+REVOKE ALL ON FUNCTION cometchat.ingest_bodies(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.grant_receiver(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.revoke_receiver(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.grant_reader(regrole, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.revoke_reader(regrole) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle

@@ -16,7 +16,14 @@
 #   - the sequences continue: a new event and a new quarantined body get
 #     higher ids than any restored one, a restored event arriving again is a
 #     duplicate with its old id, no duplicate key error;
-#   - per-app row-level security is still on where it was.
+#   - per-app row-level security is still on where it was;
+#   - the privileges cometchat.grant_reader() and grant_receiver() gave two
+#     roles (a reader of one app, a receiver and payload reader of both) are
+#     there, and nothing more: pg_dump keeps them as grants on the
+#     extension's objects; the roles still work: the reader's event_log,
+#     call_lifecycle and timeline() show its app only, and find_event()
+#     finds a restored event under its old id;
+#   - every comment on the extension's objects is the same.
 # Runs with PGHOST, PGPORT, PGUSER (a superuser) and PGDATABASE (a fresh
 # database with the extension) set.  Prints PASS/FAIL lines; exits non-zero
 # when anything failed.
@@ -46,6 +53,7 @@ sql_value() { local db=$1; shift; psql_ -d "$db" -At -F $'\t' -c "$*"; }
 cleanup() {
     local db
     psql_ -d "$SRC" -c "TRUNCATE cometchat.app_access" -c "SELECT cometchat.enable_app_security(false)" >/dev/null 2>&1 || true
+    psql_ -d "$SRC" -c "DROP OWNED BY $ROLE_A, $ROLE_B" >/dev/null 2>&1 || true
     for db in "${CREATED_DBS[@]}"; do
         psql_ -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
     done
@@ -95,6 +103,10 @@ SELECT '$ROLE_A', app_id FROM cometchat.events GROUP BY app_id ORDER BY app_id L
 INSERT INTO cometchat.app_access (role_name, app_id)
 SELECT '$ROLE_B', app_id FROM cometchat.events GROUP BY app_id;
 SELECT cometchat.enable_app_security();
+-- Roles in one call: a reader of one app, a receiver that also reads payloads.
+SELECT cometchat.grant_reader('$ROLE_A');
+SELECT cometchat.grant_receiver('$ROLE_B');
+SELECT cometchat.grant_reader('$ROLE_B', payloads => true);
 SQL
 then
     fail "ingesting the stream into $SRC"
@@ -133,6 +145,48 @@ rls_state="SELECT coalesce(string_agg(relname, ',' ORDER BY relname), '(none)') 
            WHERE relnamespace = 'cometchat'::regnamespace AND relkind = 'r' AND relrowsecurity"
 src_seq=$(sql_value "$SRC" "$seq_state")
 src_rls=$(sql_value "$SRC" "$rls_state")
+# Every privilege the two roles hold on the extension's objects (tables,
+# columns, functions, the schema), and every comment on them.
+privileges_sql="SELECT string_agg(x, ' ' ORDER BY x) FROM (
+    SELECT r.rolname || ':' || c.relname || ':' || a.privilege_type AS x
+    FROM pg_class c, aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+    WHERE c.relnamespace = 'cometchat'::regnamespace AND r.rolname IN ('$ROLE_A', '$ROLE_B')
+    UNION ALL
+    SELECT r.rolname || ':' || c.relname || '.' || t.attname || ':' || a.privilege_type
+    FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid, aclexplode(t.attacl) a JOIN pg_roles r ON r.oid = a.grantee
+    WHERE c.relnamespace = 'cometchat'::regnamespace AND r.rolname IN ('$ROLE_A', '$ROLE_B')
+    UNION ALL
+    SELECT r.rolname || ':' || p.oid::regprocedure || ':' || a.privilege_type
+    FROM pg_proc p, aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee
+    WHERE p.pronamespace = 'cometchat'::regnamespace AND r.rolname IN ('$ROLE_A', '$ROLE_B')
+    UNION ALL
+    SELECT r.rolname || ':schema:' || a.privilege_type
+    FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee
+    WHERE n.nspname = 'cometchat' AND r.rolname IN ('$ROLE_A', '$ROLE_B')) p"
+comments_sql="SELECT md5(string_agg(c, E'\\n' ORDER BY c)) || ' ' || count(*) FROM (
+    SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) || '=' || d.description AS c
+    FROM pg_description d
+    WHERE (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM pg_class WHERE relnamespace = 'cometchat'::regnamespace))
+       OR (d.classoid = 'pg_proc'::regclass AND d.objoid IN (SELECT oid FROM pg_proc WHERE pronamespace = 'cometchat'::regnamespace))
+       OR (d.classoid = 'pg_type'::regclass AND d.objoid IN (SELECT oid FROM pg_type WHERE typnamespace = 'cometchat'::regnamespace))) d"
+# What the reader of one app sees (per-app security is on).
+reader_sql="SET ROLE $ROLE_A;
+SELECT (SELECT count(*) || ' events of ' || count(DISTINCT app_id) || ' app(s)' FROM cometchat.event_log),
+       (SELECT count(*) || ' calls' FROM cometchat.call_lifecycle),
+       (SELECT count(*) || ' answered' FROM cometchat.call_lifecycle WHERE answered),
+       (SELECT count(*) || ' timeline events' FROM cometchat.calls c, cometchat.timeline(c.app_id, c.session_id) t);"
+src_privileges=$(sql_value "$SRC" "$privileges_sql")
+src_comments=$(sql_value "$SRC" "$comments_sql")
+src_reader=$(psql_ -d "$SRC" -At -F ' ' -c "$reader_sql" 2>&1)
+echo "source privileges: $src_privileges"
+echo "source reader ($ROLE_A): $src_reader"
+if [[ $src_privileges == *"$ROLE_A:event_log:SELECT"* && $src_privileges == *"$ROLE_B:events.payload:INSERT"* &&
+      $src_privileges == *"$ROLE_B:events:SELECT"* && $src_privileges != *"$ROLE_A:events:SELECT"* &&
+      $src_reader == *" events of 1 app(s) "* ]]; then
+    pass "source database: the roles hold what grant_reader() and grant_receiver() gave, the reader sees one app"
+else
+    fail "source database: privileges '$src_privileges', reader '$src_reader'"
+fi
 max_event=$(sql_value "$SRC" "SELECT max(id) FROM cometchat.events")
 max_rejected=$(sql_value "$SRC" "SELECT max(id) FROM cometchat.rejected")
 old_event=$(sql_value "$SRC" "SELECT id || E'\t' || payload::text FROM cometchat.events WHERE kind <> 'unknown' ORDER BY id DESC LIMIT 1")
@@ -205,6 +259,37 @@ SQL
         pass "$label: sequences restored ($line)"
     else
         fail "$label: sequences are '$line', were '$src_seq'"
+    fi
+
+    line=$(sql_value "$db" "$privileges_sql")
+    if [[ $line == "$src_privileges" ]]; then
+        pass "$label: the roles' privileges restored (grant_reader(), grant_receiver())"
+    else
+        fail "$label: privileges are '$line', were '$src_privileges'"
+    fi
+
+    line=$(sql_value "$db" "$comments_sql")
+    if [[ $line == "$src_comments" ]]; then
+        pass "$label: comments restored ($line)"
+    else
+        fail "$label: comments are '$line', were '$src_comments'"
+    fi
+
+    line=$(psql_ -d "$db" -At -F ' ' -c "$reader_sql" 2>&1)
+    if [[ $line == "$src_reader" ]]; then
+        pass "$label: the reader sees what it saw ($line)"
+    else
+        fail "$label: the reader sees '$line', saw '$src_reader'"
+    fi
+
+    line=$(psql_ -d "$db" -At -v "old=$old_event_payload" 2>&1 <<'SQL'
+SELECT event_id FROM cometchat.find_event(:'old');
+SQL
+    )
+    if [[ $line == "$old_event_id" ]]; then
+        pass "$label: find_event() finds restored event $old_event_id"
+    else
+        fail "$label: find_event() of restored event $old_event_id: '$line'"
     fi
 
     line=$(sql_value "$db" "$rls_state")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # upgrade.sh: an installation updated from an earlier version is the same as a
 # fresh one of the default version.  Runs once from each earlier version (1.0,
-# 1.1, 1.2; CC_UPGRADE_FROM=1.1 picks one), ALTER EXTENSION ... UPDATE following the
-# chain of upgrade scripts to the default version.
+# 1.1, 1.2, 1.3; CC_UPGRADE_FROM=1.1 picks one), ALTER EXTENSION ... UPDATE following
+# the chain of upgrade scripts to the default version.
 #
 #   - database "upgraded": CREATE EXTENSION cometchat_webhooks VERSION FROM,
 #     ingest a stream, ALTER EXTENSION cometchat_webhooks UPDATE;
@@ -18,7 +18,12 @@
 # comments, and the dependencies between the extension's objects.  Then the
 # same behaviour: the data after the update, then a further stream ingested
 # into both (statuses, ledger without ids and received_at, quarantine,
-# lifecycle rows), verify() empty in both.
+# lifecycle rows), verify() empty in both; and the functions 1.4 added give
+# the same results in both: grant_reader() and grant_receiver() (the statements
+# they run, the privileges they leave), a reader's call_lifecycle (answered,
+# missed), event_log and timeline() of every call, find_event() and
+# find_event_by_key() of every stored payload, a receiver's ingest_bodies() of
+# a file (its counts, then the data), revoke_reader() and revoke_receiver().
 # Also: DROP EXTENSION leaves nothing behind (no schema, and nothing in
 # pg_class, pg_proc, pg_type, pg_operator, pg_constraint, pg_trigger,
 # pg_policy, pg_depend, pg_init_privs or pg_description refers to what it
@@ -31,7 +36,7 @@ set -uo pipefail
 
 if [[ -z ${CC_UPGRADE_FROM:-} ]]; then
     rc=0
-    for from in 1.0 1.1 1.2; do
+    for from in 1.0 1.1 1.2 1.3; do
         echo "== upgrade from $from"
         CC_UPGRADE_FROM=$from "${BASH_SOURCE[0]}" || rc=1
     done
@@ -51,7 +56,10 @@ TAG=$$
 UP=${PGDATABASE}_upgraded_$TAG
 FRESH=${PGDATABASE}_fresh_$TAG
 PRE=${PGDATABASE}_preexisting_$TAG
+READER=regress_ccupg_${TAG}_reader
+RECEIVER=regress_ccupg_${TAG}_receiver
 CREATED_DBS=()
+CREATED_ROLES=()
 FAILED=0
 
 pass() { printf 'PASS: %s\n' "$*"; }
@@ -61,8 +69,12 @@ sql_value() { local db=$1; shift; psql_ -d "$db" -At -F $'\t' -c "$*"; }
 
 cleanup() {
     local db
+    local db role
     for db in "${CREATED_DBS[@]}"; do
         psql_ -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+    done
+    for role in "${CREATED_ROLES[@]}"; do
+        psql_ -d postgres -c "DROP ROLE IF EXISTS \"$role\"" >/dev/null 2>&1 || true
     done
     rm -rf -- "$WORK"
 }
@@ -358,6 +370,90 @@ for db in up2 fresh2; do
 done
 n=$(sql_value "$FRESH" "SELECT count(DISTINCT table_name) || ' tables, ' || count(*) || ' rows' FROM cometchat._lifecycle_rows()")
 echo "    (lifecycle compared: $n)"
+
+########################################################################
+# 3b. The functions 1.4 added, in both.
+########################################################################
+if psql_ -d postgres -c "CREATE ROLE $READER" -c "CREATE ROLE $RECEIVER" >/dev/null; then
+    CREATED_ROLES+=("$READER" "$RECEIVER")
+else
+    fail "could not create the roles $READER and $RECEIVER"
+fi
+{
+    tail -n 12 "$STREAM"
+    echo ''
+    echo '{"trigger": "meeting_started", "data": {"created_at": 1893456300, "sessionId": "bodies"}, "type": "meet", "appId": "8c51e0a9d2b47f", "region": "eu", "webhook": "meetings_eu"}'
+    echo '{"trigger": "meeting_started", "data": {"sessionId": "bodies"}, "type": "meet", "appId": "8c51e0a9d2b47f", "region": "eu", "webhook": "meetings_eu"}'
+    echo '{"not": json}'
+    echo 'not json either'
+} >"$WORK/bodies.ndjson"
+# new_functions DB OUT: what the 1.4 functions return, one line each.
+new_functions() {
+    local db=$1 out=$2
+    psql_ -d "$db" -At -F $'\t' >"$out" 2>"$out.err" <<SQL
+SET TIME ZONE 'UTC';
+SELECT 'grant_reader', cometchat.grant_reader('$READER');
+SELECT 'grant_receiver', cometchat.grant_receiver('$RECEIVER');
+SELECT 'privileges', c.relname, has_table_privilege('$READER', c.oid, 'SELECT'),
+       has_any_column_privilege('$RECEIVER', c.oid, 'INSERT'), has_table_privilege('$RECEIVER', c.oid, 'SELECT')
+FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'v');
+SELECT 'execute', p.oid::regprocedure, has_function_privilege('$READER', p.oid, 'EXECUTE'),
+       has_function_privilege('$RECEIVER', p.oid, 'EXECUTE')
+FROM pg_proc p WHERE p.pronamespace = 'cometchat'::regnamespace;
+SELECT 'found', e.kind, e.id = (SELECT f.event_id FROM cometchat.find_event(e.payload) f),
+       e.id = (SELECT f.event_id FROM cometchat.find_event_by_key(cometchat.idempotency_key(e.payload)) f)
+FROM cometchat.events e;
+SET ROLE $RECEIVER;
+CREATE TEMP TABLE bodies (body text);
+\\copy bodies FROM '$WORK/bodies.ndjson' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
+SELECT 'ingest_bodies', * FROM cometchat.ingest_bodies('bodies');
+SELECT 'ingest_bodies again', * FROM cometchat.ingest_bodies('bodies');
+RESET ROLE;
+SET ROLE $READER;
+SELECT 'call_lifecycle', app_id, session_id, call_id, status, answered, missed FROM cometchat.call_lifecycle;
+SELECT 'event_log', app_id, kind, session_id, call_id, occurred_at, detail FROM cometchat.event_log;
+SELECT 'timeline', c.app_id, c.session_id, t.* FROM cometchat.calls c, cometchat.timeline(c.app_id, c.session_id) t
+WHERE c.session_id IS NOT NULL;
+RESET ROLE;
+SELECT 'revoke_reader', cometchat.revoke_reader('$READER');
+SELECT 'revoke_receiver', cometchat.revoke_receiver('$RECEIVER');
+SELECT 'privileges left', count(*) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace
+   AND (has_table_privilege('$READER', c.oid, 'SELECT') OR has_any_column_privilege('$RECEIVER', c.oid, 'INSERT'));
+SQL
+}
+if new_functions "$UP" "$WORK/up.new" && new_functions "$FRESH" "$WORK/fresh.new"; then
+    for part in grant_reader grant_receiver privileges execute found 'ingest_bodies' 'ingest_bodies again' \
+                call_lifecycle event_log timeline revoke_reader revoke_receiver 'privileges left'; do
+        awk -F '\t' -v s="$part" '$1 == s' "$WORK/up.new" >"$WORK/up.section"
+        awk -F '\t' -v s="$part" '$1 == s' "$WORK/fresh.new" >"$WORK/fresh.section"
+        compare "1.4 functions: $part" "$WORK/up.section" "$WORK/fresh.section"
+    done
+    if grep -qP '^found\t[^\t]*\t(f|)\t|^found\t.*\t(f|)$' "$WORK/fresh.new"; then
+        fail "find_event() or find_event_by_key() misses a stored event:"
+        grep -P '^found\t[^\t]*\t(f|)\t|^found\t.*\t(f|)$' "$WORK/fresh.new" | sed 's/^/    /' | head
+    else
+        pass "find_event() and find_event_by_key() find every stored event ($(grep -c '^found' "$WORK/fresh.new"))"
+    fi
+    # 17 lines: 12 of the demo stream (10 events stored before, 2 quarantined
+    # again), a blank one, a new event, an invalid payload, two bodies that are
+    # not JSON (one that looks like an object).
+    if grep -qxP 'ingest_bodies\t17\t1\t10\t5\t1' "$WORK/fresh.new" &&
+        grep -qxP 'ingest_bodies again\t17\t0\t11\t5\t1' "$WORK/fresh.new"; then
+        pass "ingest_bodies() accounts for every line: $(grep -P '^ingest_bodies' "$WORK/fresh.new" | tr '\t\n' ' ;')"
+    else
+        fail "ingest_bodies() counts: $(grep -P '^ingest_bodies' "$WORK/fresh.new" | tr '\t\n' ' ;')"
+    fi
+else
+    fail "running the 1.4 functions:"
+    cat "$WORK/up.new.err" "$WORK/fresh.new.err" | sed 's/^/    /' | head -n 20
+fi
+if ! { data "$UP" "$WORK/up3" && data "$FRESH" "$WORK/fresh3"; }; then fail "reading the data after ingest_bodies()"; fi
+for part in ledger quarantine lifecycle; do
+    compare "after ingest_bodies(): $part" "$WORK/up3.$part" "$WORK/fresh3.$part"
+done
+for db in up3 fresh3; do
+    if [[ -s $WORK/$db.verify ]]; then fail "$db: verify() is not empty:"; sed 's/^/    /' "$WORK/$db.verify" | head; else pass "${db%3}: verify() empty after ingest_bodies()"; fi
+done
 
 ########################################################################
 # 4. DROP EXTENSION leaves nothing behind.
