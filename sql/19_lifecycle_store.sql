@@ -168,8 +168,8 @@ SELECT * FROM cometchat.verify();
 -- 7. calls keeps a tenth of each page free (fillfactor 90), so that the
 --    update that follows a row's insert can stay on its page (HOT, no new
 --    index entries): 200 calls initiated in one statement, the first 20 of
---    them (all on the first page) answered by the next: 18 of the 20
---    updates are HOT (2 at fillfactor 100, the page full).
+--    them (all on the first page) answered by the next: all 20 updates
+--    are HOT (at fillfactor 100, the page full, some would not be).
 ------------------------------------------------------------------------
 TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
          cometchat.participants, cometchat.recordings;

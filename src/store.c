@@ -27,6 +27,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/inval.h"
@@ -39,7 +40,13 @@ typedef struct CcTableDef
 {
 	const char *name;
 	const char *cols[CC_MAX_COLS];
+	/* Columns from this one on may be missing (a catalog before 1.4). */
+	int			first_optional;
+	/* Sets the columns the store derives from the others, before a write. */
+	void		(*derive) (CcRow *row);
 } CcTableDef;
+
+static void derive_call_key(CcRow *row);
 
 /* Indexed by CcRelId; column names in CcCol order. */
 static const CcTableDef tables[CC_NUM_RELS] = {
@@ -49,7 +56,7 @@ static const CcTableDef tables[CC_NUM_RELS] = {
 	[CC_CALLS] = {"calls",
 	{"app_id", "session_id", "call_id", "conversation_id", "caller", "receiver",
 		"receiver_type", "media", "initiated_at", "started_at", "ended_at", "outcome",
-	"outcome_at", "participant_count"}},
+	"outcome_at", "participant_count", "call_key"}, C_KEY, derive_call_key},
 	[CC_OUTCOMES] = {"call_outcomes",
 	{"app_id", "outcome_id", "conversation_id", "outcome", "sent_at", "linked_call_id"}},
 	[CC_PARTICIPANTS] = {"participants",
@@ -423,8 +430,8 @@ written_columns(CcRel *r)
 	TupleDesc	desc = RelationGetDescr(r->rel);
 	Bitmapset  *cols = NULL;
 
-	for (int c = 0; c < CC_MAX_COLS && r->att[c] >= 0; c++)
-		if (!TupleDescAttr(desc, r->att[c])->attgenerated)
+	for (int c = 0; c < CC_MAX_COLS; c++)
+		if (r->att[c] >= 0 && !TupleDescAttr(desc, r->att[c])->attgenerated)
 			cols = bms_add_member(cols, r->att[c] + 1 - FirstLowInvalidHeapAttributeNumber);
 	return cols;
 }
@@ -441,7 +448,7 @@ map_columns(CcRel *r, const CcTableDef *def, TupleDesc desc)
 	for (int c = n; c < CC_MAX_COLS; c++)
 		r->att[c] = -1;
 	for (int c = 0; c < n; c++)
-		if (r->att[c] < 0)
+		if (r->att[c] < 0 && (def->first_optional == 0 || c < def->first_optional))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
@@ -795,12 +802,46 @@ cc_fetch_all(CcRow **rows, CcRel *r, int nkeys, const CcKey *keys, int order_col
 	return n;
 }
 
+/*
+ * A calls row's identity for logical replication (a publication refuses to
+ * publish updates of a table without one, and change data capture creates
+ * FOR ALL TABLES publications): its session id or, for a call announced
+ * without one, its message id, prefixed so that the two never meet.  A
+ * column the store keeps, not a generated one: a replica identity may not
+ * hold a generated column, which publications leave out.  Unique as
+ * calls_session and calls_unlinked are, and never NULL (the table's CHECK).
+ */
+static void
+derive_call_key(CcRow *row)
+{
+	bool		linked = !CC_ISNULL(row, C_SESSION);
+	text	   *id;
+	StringInfoData key;
+
+	if (row->r->att[C_KEY] < 0)
+		return;					/* a catalog before 1.4 */
+	if (!linked && CC_ISNULL(row, C_CALL))
+	{
+		CC_SET(row, C_KEY, (Datum) 0, true);	/* the CHECK constraint will say */
+		return;
+	}
+	id = DatumGetTextPP(CC_GET(row, linked ? C_SESSION : C_CALL));
+	initStringInfo(&key);
+	appendStringInfoString(&key, linked ? "s:" : "c:");
+	appendBinaryStringInfo(&key, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+	CC_SET(row, C_KEY, PointerGetDatum(cstring_to_text_with_len(key.data, key.len)), false);
+	pfree(key.data);
+}
+
 static TupleTableSlot *
 row_slot(CcRow *row)
 {
 	TupleTableSlot *slot = row->r->new_slot;
 	int			natts = slot->tts_tupleDescriptor->natts;
+	const CcTableDef *def = &tables[row->r->rri->ri_RangeTableIndex - 1];
 
+	if (def->derive)
+		def->derive(row);
 	ExecClearTuple(slot);
 	memcpy(slot->tts_values, row->values, sizeof(Datum) * natts);
 	memcpy(slot->tts_isnull, row->nulls, sizeof(bool) * natts);

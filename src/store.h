@@ -46,6 +46,7 @@ typedef enum CcCol
 	/* calls */
 	C_APP = 0, C_SESSION, C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER, C_RECEIVER_TYPE,
 	C_MEDIA, C_INITIATED, C_STARTED, C_ENDED, C_OUTCOME, C_OUTCOME_AT, C_PCOUNT,
+	C_KEY,						/* derived by the store (1.4 on; see store.c) */
 	/* call_outcomes */
 	O_APP = 0, O_ID, O_CONVERSATION, O_OUTCOME, O_SENT, O_LINKED,
 	/* participants */

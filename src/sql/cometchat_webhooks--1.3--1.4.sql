@@ -585,3 +585,17 @@ COMMENT ON COLUMN cometchat.app_security.singleton IS 'always true: at most one 
 COMMENT ON FUNCTION cometchat._app_security_switch() IS 'internal: trigger of cometchat.app_security, switches row-level security of every table';
 COMMENT ON FUNCTION cometchat.app_visible(text) IS 'true when the current role may see and receive rows of this app under per-app row-level security';
 COMMENT ON FUNCTION cometchat.enable_app_security(boolean) IS 'switches per-app row-level security (cometchat.app_access) on or off for every table';
+
+-- Change data capture: a FOR ALL TABLES publication refuses to publish
+-- updates of a table without a replica identity, and calls had none (no
+-- primary key; calls_session is on a nullable column).  Every calls row gets
+-- a key the C code keeps from now on, unique as calls_session and
+-- calls_unlinked are, and the table its replica identity.  This rewrites no
+-- row but updates each once: it holds calls' lock for that long.
+ALTER TABLE cometchat.calls ADD COLUMN call_key text;
+UPDATE cometchat.calls
+SET call_key = CASE WHEN session_id IS NOT NULL THEN 's:' || session_id ELSE 'c:' || call_id END;
+ALTER TABLE cometchat.calls ALTER COLUMN call_key SET NOT NULL;
+CREATE UNIQUE INDEX calls_key ON cometchat.calls (call_key, app_id);
+ALTER TABLE cometchat.calls REPLICA IDENTITY USING INDEX calls_key;
+COMMENT ON COLUMN cometchat.calls.call_key IS 'the row''s identity for logical replication: s: and its session id, or c: and its message id for a call announced without a session id';

@@ -199,6 +199,11 @@ CREATE TABLE cometchat.calls (
                           WHEN outcome IS NOT NULL THEN outcome
                           ELSE 'initiated'::cometchat.call_status END) STORED,
     duration          interval GENERATED ALWAYS AS (ended_at - started_at) STORED,
+    -- The row's identity for logical replication: 's:' || session_id, or
+    -- 'c:' || call_id for a call announced without a session id.  Kept by
+    -- the extension's C code (a replica identity may not hold a generated
+    -- column: publications leave those out).
+    call_key          text NOT NULL,
     CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
 )
 -- A calls row is updated after it is inserted (answered, ended, counted):
@@ -212,6 +217,11 @@ CREATE UNIQUE INDEX calls_session ON cometchat.calls (session_id, app_id);
 CREATE UNIQUE INDEX calls_unlinked ON cometchat.calls (call_id, app_id) WHERE session_id IS NULL;
 CREATE INDEX calls_conversation ON cometchat.calls (conversation_id, app_id, initiated_at);
 CREATE INDEX calls_call_id ON cometchat.calls (call_id, app_id);
+-- A publication (change data capture) refuses to publish updates of a table
+-- without a replica identity, and calls has no primary key.
+CREATE UNIQUE INDEX calls_key ON cometchat.calls (call_key, app_id);
+ALTER TABLE cometchat.calls REPLICA IDENTITY USING INDEX calls_key;
+COMMENT ON COLUMN cometchat.calls.call_key IS 'the row''s identity for logical replication: s: and its session id, or c: and its message id for a call announced without a session id';
 COMMENT ON TABLE cometchat.calls IS 'One row per ringing call: keyed by the session id its call_initiated announces, or by its message id when it announces none';
 COMMENT ON COLUMN cometchat.calls.app_id IS 'the CometChat app';
 COMMENT ON COLUMN cometchat.calls.session_id IS 'the call''s session (announced by call_initiated, or of call_started and the events after it); NULL when call_initiated announced none';
