@@ -45,6 +45,10 @@ cc_build() {
     rm -rf -- "$dir"
     mkdir -p "$dir"
     cp -R -- "$CC_ROOT/Makefile" "$CC_ROOT/cometchat_webhooks.control" "$CC_ROOT/src" "$dir/"
+    # The scripts of every version are installed afresh: one left from
+    # another build (make install never removes any) would shadow the
+    # upgrade chain that CREATE EXTENSION ... VERSION takes.
+    rm -f -- "$("$pg_config" --sharedir)/extension/cometchat_webhooks"--*.sql
     if ! { make -C "$dir" PG_CONFIG="$pg_config" -j"$(nproc)" &&
            make -C "$dir" PG_CONFIG="$pg_config" install; } >"$log" 2>&1 </dev/null; then
         tail -n 200 -- "$log"
