@@ -102,6 +102,9 @@ cc_valgrind_wrapper() {
     cp -- "$CC_ROOT/test/valgrind.supp" "$CC_PGROOT/valgrind.supp"
     cat >"$CC_PGROOT/postgres-under-valgrind" <<SH
 #!/bin/sh
+# valgrind's own temporary files go where the server's user may write.
+TMPDIR=$CC_PGROOT/valgrind
+export TMPDIR
 exec valgrind --tool=memcheck --quiet --trace-children=no --num-callers=40 \\
     --suppressions=$CC_PGROOT/valgrind.supp --gen-suppressions=all \\
     --log-file=$CC_PGROOT/valgrind/%p.log "$PGBIN/postgres" "\$@"
