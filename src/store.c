@@ -27,7 +27,6 @@
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
-#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/inval.h"
@@ -815,8 +814,10 @@ static void
 derive_call_key(CcRow *row)
 {
 	bool		linked = !CC_ISNULL(row, C_SESSION);
+	char		prefix = linked ? 's' : 'c';
 	text	   *id;
-	StringInfoData key;
+	int			idlen;
+	text	   *key;
 
 	if (row->r->att[C_KEY] < 0)
 		return;					/* a catalog before 1.4 */
@@ -826,11 +827,23 @@ derive_call_key(CcRow *row)
 		return;
 	}
 	id = DatumGetTextPP(CC_GET(row, linked ? C_SESSION : C_CALL));
-	initStringInfo(&key);
-	appendStringInfoString(&key, linked ? "s:" : "c:");
-	appendBinaryStringInfo(&key, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
-	CC_SET(row, C_KEY, PointerGetDatum(cstring_to_text_with_len(key.data, key.len)), false);
-	pfree(key.data);
+	idlen = VARSIZE_ANY_EXHDR(id);
+	/* An update of a row read from the table: its key is nearly always right. */
+	if (!CC_ISNULL(row, C_KEY))
+	{
+		text	   *old = DatumGetTextPP(CC_GET(row, C_KEY));
+
+		if (VARSIZE_ANY_EXHDR(old) == idlen + 2 && VARDATA_ANY(old)[0] == prefix &&
+			VARDATA_ANY(old)[1] == ':' && memcmp(VARDATA_ANY(old) + 2, VARDATA_ANY(id), idlen) == 0)
+			return;
+	}
+	/* In the memory of the row's values, which the key must live as long as. */
+	key = MemoryContextAlloc(GetMemoryChunkContext(row->values), VARHDRSZ + 2 + idlen);
+	SET_VARSIZE(key, VARHDRSZ + 2 + idlen);
+	VARDATA(key)[0] = prefix;
+	VARDATA(key)[1] = ':';
+	memcpy(VARDATA(key) + 2, VARDATA_ANY(id), idlen);
+	CC_SET(row, C_KEY, PointerGetDatum(key), false);
 }
 
 static TupleTableSlot *
