@@ -1,6 +1,6 @@
 # cometchat_webhooks, built with PGXS.  PG_CONFIG=/path/to/pg_config make
 EXTENSION = cometchat_webhooks
-EXTVERSION = 1.4
+EXTVERSION = 1.5
 
 MODULE_big = $(EXTENSION)
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))

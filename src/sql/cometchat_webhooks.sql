@@ -1,5 +1,5 @@
--- cometchat_webhooks: install script of the current version (1.4).
--- Written by hand; the build copies it to cometchat_webhooks--1.4.sql.  Every
+-- cometchat_webhooks: install script of the current version (1.5).
+-- Written by hand; the build copies it to cometchat_webhooks--1.5.sql.  Every
 -- change here also goes into an upgrade script src/sql/cometchat_webhooks--A--B.sql.
 \echo Use "CREATE EXTENSION cometchat_webhooks" to load this file. \quit
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # upgrade.sh: an installation updated from an earlier version is the same as a
 # fresh one of the default version.  Runs once from each earlier version (1.0,
-# 1.1, 1.2, 1.3; CC_UPGRADE_FROM=1.1 picks one), ALTER EXTENSION ... UPDATE following
+# 1.1, 1.2, 1.3, 1.4; CC_UPGRADE_FROM=1.1 picks one), ALTER EXTENSION ... UPDATE following
 # the chain of upgrade scripts to the default version.
 #
 #   - database "upgraded": CREATE EXTENSION cometchat_webhooks VERSION FROM,
@@ -36,7 +36,7 @@ set -uo pipefail
 
 if [[ -z ${CC_UPGRADE_FROM:-} ]]; then
     rc=0
-    for from in 1.0 1.1 1.2 1.3; do
+    for from in 1.0 1.1 1.2 1.3 1.4; do
         echo "== upgrade from $from"
         CC_UPGRADE_FROM=$from "${BASH_SOURCE[0]}" || rc=1
     done
