@@ -34,7 +34,7 @@ SELECT least(16 * 1024 * 1024 / current_setting('block_size')::int,
              setting::int / 8) AS ring
 FROM pg_settings WHERE name = 'shared_buffers' \gset
 -- The ledger is larger than the ring (else this shows nothing) ...
-SELECT pg_relation_size('cometchat.events') / current_setting('block_size')::int > :ring + 500
+SELECT pg_relation_size('cometchat.events_default') / current_setting('block_size')::int > :ring + 500
        AS ledger_outgrows_ring;
 -- ... and the COPY left none of its pages with a usage count above 1, which
 -- is what keeps a buffer out of the ring when the COPY comes round to it.
@@ -44,7 +44,7 @@ SELECT pg_relation_size('cometchat.events') / current_setting('block_size')::int
 -- count went past the ring.)
 SELECT count(*) FILTER (WHERE usagecount > 1) AS hot_pages, count(*) AS pages_in_pool, :ring AS ring
 FROM pg_buffercache
-WHERE relfilenode = pg_relation_filenode('cometchat.events')
+WHERE relfilenode = pg_relation_filenode('cometchat.events_default')
   AND reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND relforknumber = 0 \gset
 -- (With the pages in the pool to look at: evicted, they would say nothing.)

@@ -136,7 +136,7 @@ SELECT c.relname,
        has_table_privilege('regress_cc30_receiver', c.oid, 'TRUNCATE') AS trunc,
        has_any_column_privilege('regress_cc30_receiver', c.oid, 'SELECT') AS sel_any_column
 FROM pg_class c
-WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
 ORDER BY c.relname COLLATE "C";
 SELECT attname FROM pg_attribute
 WHERE attrelid = 'cometchat.events'::regclass AND attnum > 0

@@ -165,10 +165,16 @@ DISCARD PLANS;
 BEGIN;
 SET LOCAL enable_seqscan = off;
 SELECT seq_scan AS seq0, seq_tup_read AS sread0, idx_tup_fetch AS ifetch0
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass \gset
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger \gset
 SELECT count(*) FROM cometchat.timeline('2f1b7c9e4a6d30', 'v1.us.2f1b7c9e4a6d30.17416009308d7e84365a3d04a4f7eb687847a09f50217e0aab');
 SELECT seq_scan - :seq0 AS seq_scans, seq_tup_read - :sread0 + idx_tup_fetch - :ifetch0 AS rows_read
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass;
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger;
 COMMIT;
 RESET ROLE;
 

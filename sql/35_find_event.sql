@@ -82,14 +82,26 @@ SELECT * FROM cometchat.find_event_by_key('["app1","wh1","call_busy",503,1700039
 BEGIN;
 SET LOCAL enable_seqscan = off;
 SELECT seq_scan AS seq0, seq_tup_read AS sread0, idx_tup_fetch AS ifetch0
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass \gset
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger \gset
 SELECT count(*) AS found FROM sample s, cometchat.find_event(s.payload);
 SELECT seq_scan - :seq0 AS seq_scans, seq_tup_read - :sread0 + idx_tup_fetch - :ifetch0 AS rows_read,
        (SELECT count(*) FROM cometchat.events) AS ledger_rows
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass;
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger;
 SELECT seq_scan AS seq0, seq_tup_read AS sread0, idx_tup_fetch AS ifetch0
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass \gset
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger \gset
 SELECT count(*) AS found FROM sample s, cometchat.find_event_by_key(cometchat.idempotency_key(s.payload));
 SELECT seq_scan - :seq0 AS seq_scans, seq_tup_read - :sread0 + idx_tup_fetch - :ifetch0 AS rows_read
-FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.events'::regclass;
+FROM (SELECT coalesce(sum(seq_scan), 0) AS seq_scan, coalesce(sum(seq_tup_read), 0) AS seq_tup_read,
+             coalesce(sum(idx_tup_fetch), 0) AS idx_tup_fetch
+      FROM pg_stat_xact_user_tables  -- the ledger's partitions
+      WHERE relid IN (SELECT relid FROM pg_partition_tree('cometchat.events'))) ledger;
 COMMIT;

@@ -178,7 +178,8 @@ extern void cc_append_json_string(StringInfo out, const char *str, int len);
 extern void cc_idempotency_init(void);
 extern void cc_key_text(CcEvent *ev, StringInfo out);
 extern bytea *cc_key_digest(const char *key, int len);
-extern Oid	cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed);
+extern Oid	cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed,
+							  bool missing_ok);
 extern bool cc_key_exists(Relation rel, Oid indexoid, bool timed, Datum occurred, bool no_time,
 						  bytea *digest, int id_att, int64 *existing_id);
 extern void cc_release_key_lock(void);

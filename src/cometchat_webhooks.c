@@ -6,6 +6,7 @@
  * What happens where:
  *	payload_rules.c		what a valid webhook is, and what is read from it
  *	idempotency.c		the idempotency key, and the probe for it in the ledger
+ *	event_time.c		the ledger's partition key, the event time of a payload
  *	ingest.c			the trigger on cometchat.events and the ingest functions
  *	batch.c				accepted events wait for their statement's end (or the
  *						commit), then are applied together

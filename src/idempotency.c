@@ -192,10 +192,11 @@ cc_idempotency_init(void)
  * event's time is one of its key's parts (NULL only for an unknown trigger,
  * whose key is the same), so both say the same: one row per key.  The second
  * keeps a load in time order at the index's right edge instead of spreading it
- * over the whole index.  *timed says which one it is.
+ * over the whole index.  *timed says which one it is.  InvalidOid when
+ * there is none and missing_ok.
  */
 Oid
-cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed)
+cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed, bool missing_ok)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
@@ -227,7 +228,7 @@ cc_find_key_index(Relation rel, int key_att, int time_att, bool *timed)
 			break;
 	}
 	list_free(indexes);
-	if (!OidIsValid(result))
+	if (!OidIsValid(result) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" has no unique index on column \"idempotency_key\"",

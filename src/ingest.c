@@ -19,8 +19,11 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -109,11 +112,25 @@ typedef struct CcOutcome
 
 static CcOutcome *outcome_sink = NULL;
 
-/* Ledger layout, cached per relation until its relcache entry changes. */
-static Oid	cached_relid = InvalidOid;
-static CcColumnMap cached_map;
-static Oid	cached_key_index = InvalidOid;
-static bool cached_key_timed = false;	/* the index is on (occurred_at, key) */
+/*
+ * Ledger layout, cached per relation until its relcache entry changes.  The
+ * trigger fires on the partition a row was routed to, and each partition has
+ * its own unique index on the key (and, attached from an older ledger, maybe
+ * its own column numbers), so there is one entry per partition; a load that
+ * spans a few partitions finds them all here.
+ */
+typedef struct CcLedgerCache
+{
+	Oid			relid;			/* InvalidOid: a free entry */
+	Oid			root;			/* the partitioned ledger, or relid itself */
+	CcColumnMap map;
+	Oid			key_index;
+	bool		key_timed;		/* the index is on (occurred_at, key) */
+} CcLedgerCache;
+
+#define LEDGER_CACHE_SIZE 16
+static CcLedgerCache ledger_cache[LEDGER_CACHE_SIZE];
+static int	ledger_cache_next = 0;	/* the entry replaced next (round robin) */
 
 static SPIPlanPtr reject_plan = NULL;
 static SPIPlanPtr ingest_plan = NULL;
@@ -121,11 +138,10 @@ static SPIPlanPtr ingest_plan = NULL;
 static void
 invalidate_ledger_cache(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == cached_relid)
-	{
-		cached_relid = InvalidOid;
-		cached_key_index = InvalidOid;
-	}
+	for (int i = 0; i < LEDGER_CACHE_SIZE; i++)
+		if (relid == InvalidOid || relid == ledger_cache[i].relid ||
+			relid == ledger_cache[i].root)
+			ledger_cache[i].relid = InvalidOid;
 }
 
 void
@@ -354,14 +370,14 @@ static SPIPlanPtr policy_plan = NULL;
  * belongs to no app and is let through (to the quarantine).
  */
 static void
-check_insert_policy(Relation rel, Jsonb *payload)
+check_insert_policy(Relation rel, Oid root, Jsonb *payload)
 {
 	bool		isnull;
 	bool		allowed;
 	Datum		arg = PointerGetDatum(payload);
 	int			search_path_level;
 
-	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
+	if (check_enable_rls(root, InvalidOid, true) != RLS_ENABLED)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -385,7 +401,56 @@ check_insert_policy(Relation rel, Jsonb *payload)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("new row violates row-level security policy for table \"%s\"",
-						RelationGetRelationName(rel))));
+						get_rel_name(root))));
+}
+
+/*
+ * The cache entry of the relation the trigger fires on: the ledger's
+ * partition.  The row-level security of the partitioned ledger is that of its
+ * root (a receiver inserts there; the partitions have none of their own).
+ */
+static const CcLedgerCache *
+ledger_entry(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	CcLedgerCache *entry;
+
+	for (int i = 0; i < LEDGER_CACHE_SIZE; i++)
+		if (ledger_cache[i].relid == relid)
+			return &ledger_cache[i];
+
+	entry = &ledger_cache[ledger_cache_next];
+	ledger_cache_next = (ledger_cache_next + 1) % LEDGER_CACHE_SIZE;
+	entry->relid = InvalidOid;
+	build_column_map(RelationGetDescr(rel), &entry->map);
+	if (entry->map.att[COL_PAYLOAD] < 0 || entry->map.att[COL_KEY] < 0 || entry->map.att[COL_ID] < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a CometChat ledger", cc_relation_name(rel)),
+				 errdetail("The ingest trigger needs the columns \"id\", \"payload\" and \"idempotency_key\".")));
+	entry->root = relid;
+	if (rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		entry->root = llast_oid(ancestors);
+		list_free(ancestors);
+	}
+
+	/*
+	 * A partition that cometchat.create_partitions() made is no member of
+	 * the extension: pg_dump restores it like a table of the user's, its rows
+	 * (through this trigger) before its indexes.  Those rows were one per key
+	 * when they were dumped, and the unique key restored after them checks
+	 * it; until then they are stored without a probe.  The default partition
+	 * (the extension's) and a ledger that is no partition always have it.
+	 */
+	entry->key_index = cc_find_key_index(rel, entry->map.att[COL_KEY], entry->map.att[COL_OCCURRED],
+										 &entry->key_timed,
+										 rel->rd_rel->relispartition &&
+										 !OidIsValid(getExtensionOfObject(RelationRelationId, relid)));
+	entry->relid = relid;
+	return entry;
 }
 
 Datum
@@ -395,6 +460,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	Relation	rel;
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
+	const CcLedgerCache *ledger;
 	const CcColumnMap *map;
 	Datum		payload_datum;
 	bool		isnull;
@@ -430,21 +496,8 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	rel = td->tg_relation;
 	tupdesc = RelationGetDescr(rel);
 	tuple = td->tg_trigtuple;
-	if (cached_relid != RelationGetRelid(rel))
-	{
-		build_column_map(tupdesc, &cached_map);
-		cached_key_index = InvalidOid;
-		cached_relid = RelationGetRelid(rel);
-	}
-	map = &cached_map;
-	if (map->att[COL_PAYLOAD] < 0 || map->att[COL_KEY] < 0 || map->att[COL_ID] < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("table \"%s\" is not a CometChat ledger", cc_relation_name(rel)),
-				 errdetail("The ingest trigger needs the columns \"id\", \"payload\" and \"idempotency_key\".")));
-	if (!OidIsValid(cached_key_index))
-		cached_key_index = cc_find_key_index(rel, map->att[COL_KEY], map->att[COL_OCCURRED],
-											 &cached_key_timed);
+	ledger = ledger_entry(rel);
+	map = &ledger->map;
 
 	payload_datum = heap_getattr(tuple, map->att[COL_PAYLOAD] + 1, tupdesc, &isnull);
 	if (isnull)
@@ -464,7 +517,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	{
 		ArrayType  *problems;
 
-		check_insert_policy(rel, payload);
+		check_insert_policy(rel, ledger->root, payload);
 		problems = cc_problems_array(&ev);
 
 		report_outcome(CC_REJECTED, 0, NULL, problems, reject(payload, NULL, problems, &ev));
@@ -476,11 +529,12 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	digest = cc_key_digest(key.data, key.len);
 
 	occurred = occurred_datum(&ev, &no_time);
-	if (cc_key_exists(rel, cached_key_index, cached_key_timed, occurred, no_time,
+	if (OidIsValid(ledger->key_index) &&
+		cc_key_exists(rel, ledger->key_index, ledger->key_timed, occurred, no_time,
 					  digest, map->att[COL_ID], &existing_id))
 	{
 		cc_release_key_lock();
-		check_insert_policy(rel, payload);
+		check_insert_policy(rel, ledger->root, payload);
 		report_outcome(CC_DUPLICATE, existing_id, digest, NULL, 0);
 		return PointerGetDatum(NULL);
 	}

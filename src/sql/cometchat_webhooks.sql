@@ -83,8 +83,28 @@ COMMENT ON COLUMN cometchat.classification.idempotency_key IS 'the key text, as 
 -- The ledger and the quarantine
 ------------------------------------------------------------------------
 
+-- The ledger's partition key (1.5): the time an event happened, read from
+-- the payload as the trigger reads it.  A receiver inserts the payload alone
+-- and a row is routed before any trigger runs, so the key must follow from
+-- the payload; for every stored event it equals occurred_at.
+CREATE FUNCTION cometchat.event_time(payload jsonb) RETURNS timestamptz
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_event_time';
+COMMENT ON FUNCTION cometchat.event_time(jsonb) IS 'when the event of a payload happened (cometchat.events.occurred_at, the ledger''s partition key); NULL for an invalid payload or an unknown trigger';
+
+-- Partitioned by the event time (1.5), so that old events can be retired a
+-- partition at a time (cometchat.retire_partitions()).  A partitioned table
+-- can hold no unique index that leaves out its partition key, nor any whose
+-- key is an expression, so the ledger's keys live on each partition: every
+-- partition has its primary key on id (ids come from one sequence, so they
+-- are unique across partitions too) and its unique key on (occurred_at,
+-- idempotency_key).  A key is unique in the whole ledger because all its
+-- deliveries have one time, hence one partition.  The default partition
+-- holds the events without a time (unknown triggers) and any event whose
+-- range has no partition (yet): cometchat.create_partitions() moves the
+-- latter out.
 CREATE TABLE cometchat.events (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
     received_at     timestamptz NOT NULL DEFAULT now(),
     payload         jsonb NOT NULL,
     -- Everything below is derived from payload by the C trigger; values a
@@ -98,19 +118,42 @@ CREATE TABLE cometchat.events (
     session_id      text,
     call_id         text,
     occurred_at     timestamptz,
-    idempotency_key bytea NOT NULL,
-    -- One row per key.  occurred_at is one of the key's parts (NULL only for
-    -- an unknown trigger, and then for every delivery of it), so the pair is
-    -- unique exactly when the key is; leading with the time keeps a load's
-    -- probes and inserts at the index's recent edge instead of spread over it.
-    CONSTRAINT events_idempotency_key_key UNIQUE NULLS NOT DISTINCT (occurred_at, idempotency_key)
-);
--- One session id's events (cometchat.timeline): the id alone, whose rows
--- share one deduplicated entry, costs a load far less than (session_id,
--- app_id, occurred_at), nearly unique keys of ~100 bytes; timeline() filters
--- the app and sorts the few rows of a session itself.
-CREATE INDEX events_session ON cometchat.events (session_id);
-CREATE INDEX events_call ON cometchat.events (call_id, app_id) WHERE call_id IS NOT NULL;
+    idempotency_key bytea NOT NULL
+) PARTITION BY RANGE (cometchat.event_time(payload));
+
+-- The keys and indexes every partition of the ledger has (see above).  They
+-- are the partition's own, not inherited from partitioned indexes: pg_dump
+-- restores a partition's indexes after its rows, but attaching it (before
+-- its rows) would build a partitioned index's there at once, under the name
+-- the dump's index then takes.  One row per key:
+-- occurred_at is one of the key's parts (NULL only for an unknown trigger,
+-- and then for every delivery of it), so the pair is unique exactly when the
+-- key is; leading with the time keeps a load's probes and inserts at the
+-- index's recent edge instead of spread over it.
+CREATE FUNCTION cometchat._add_partition_keys(part regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id), '
+                   'ADD CONSTRAINT %I UNIQUE NULLS NOT DISTINCT (occurred_at, idempotency_key)',
+                   part, name || '_pkey', name || '_idempotency_key_key');
+    -- One session id's events (cometchat.timeline): the id alone, whose
+    -- rows share one deduplicated entry, costs a load far less than
+    -- (session_id, app_id, occurred_at), nearly unique keys of ~100 bytes;
+    -- timeline() filters the app and sorts the few rows of a session itself.
+    EXECUTE format('CREATE INDEX %I ON %s (session_id)', name || '_session_id_idx', part);
+    EXECUTE format('CREATE INDEX %I ON %s (call_id, app_id) WHERE call_id IS NOT NULL',
+                   name || '_call_id_app_id_idx', part);
+END
+$$;
+COMMENT ON FUNCTION cometchat._add_partition_keys(regclass) IS 'internal: gives a partition of the ledger its primary key on id, its unique key on (occurred_at, idempotency_key) and its indexes on session_id and call_id';
+
+CREATE TABLE cometchat.events_default PARTITION OF cometchat.events DEFAULT;
+SELECT cometchat._add_partition_keys('cometchat.events_default');
+COMMENT ON TABLE cometchat.events_default IS 'the ledger''s default partition: events without a time (unknown triggers), and events of a range that has no partition yet (cometchat.create_partitions() moves those out)';
 COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key); insert the body into payload, the trigger fills the other columns; append-only';
 COMMENT ON COLUMN cometchat.events.id IS 'event id, in the order events were stored';
 COMMENT ON COLUMN cometchat.events.received_at IS 'when the event was stored (the start of its transaction)';
@@ -368,8 +411,224 @@ CREATE FUNCTION cometchat._replay() RETURNS bigint
 COMMENT ON FUNCTION cometchat._replay() IS 'internal: replays the ledger into the emptied lifecycle tables, for cometchat.rebuild()';
 
 ------------------------------------------------------------------------
+-- Partitions of the ledger: upkeep and retirement (1.5)
+--
+-- cometchat.create_partitions() creates the ranges ahead of time and moves
+-- out of the default partition the events of any range it creates;
+-- cometchat.retire_partitions() detaches (and drops) the ranges older than a
+-- given age.  Both take SHARE UPDATE EXCLUSIVE on the ledger first, so one
+-- runs at a time; receivers' inserts go on meanwhile.  Retiring a range
+-- leaves the lifecycle tables as they are and records it in
+-- cometchat.retired_partitions: cometchat.retired_before() is the horizon
+-- before which the ledger is no longer complete, and rebuild() leaves the
+-- lifecycle rows of what began before it as they are.
+------------------------------------------------------------------------
+CREATE TABLE cometchat.retired_partitions (
+    partition_name text NOT NULL,
+    range_from     timestamptz NOT NULL,
+    range_to       timestamptz NOT NULL,
+    retired_at     timestamptz NOT NULL DEFAULT now(),
+    dropped        boolean NOT NULL,
+    PRIMARY KEY (range_from, retired_at)
+);
+COMMENT ON TABLE cometchat.retired_partitions IS 'ranges of the ledger retired by cometchat.retire_partitions(): their events are gone from cometchat.events, their lifecycle rows kept';
+COMMENT ON COLUMN cometchat.retired_partitions.partition_name IS 'the partition detached (a table of that name in schema cometchat, unless dropped)';
+COMMENT ON COLUMN cometchat.retired_partitions.range_from IS 'the first event time it held';
+COMMENT ON COLUMN cometchat.retired_partitions.range_to IS 'the event time its range ended at (exclusive)';
+COMMENT ON COLUMN cometchat.retired_partitions.retired_at IS 'when it was retired';
+COMMENT ON COLUMN cometchat.retired_partitions.dropped IS 'true when it was dropped; false when it was handed to the caller, detached, for archiving';
+SELECT pg_catalog.pg_extension_config_dump('cometchat.retired_partitions', '');
+
+-- The bounds of every partition, read from the catalog in UTC and ISO
+-- whatever the session's settings.
+CREATE FUNCTION cometchat.ledger_partitions()
+    RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, is_default boolean)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC'
+    SET DateStyle = 'ISO, YMD'
+AS $$
+    SELECT c.relname::text,
+           CASE b.m[1] WHEN 'MINVALUE' THEN '-infinity' ELSE trim(both '''' from b.m[1]) END::timestamptz,
+           CASE b.m[2] WHEN 'MAXVALUE' THEN 'infinity' ELSE trim(both '''' from b.m[2]) END::timestamptz,
+           b.m IS NULL
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                            '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) b
+    WHERE i.inhparent = 'cometchat.events'::regclass
+    ORDER BY b.m IS NULL, 2
+$$;
+COMMENT ON FUNCTION cometchat.ledger_partitions() IS 'the partitions of the ledger and the ranges of event times they hold (the default partition: events without a time, and those of ranges with no partition)';
+
+-- The range of the given size (day, week or month, in UTC) a time falls in.
+CREATE FUNCTION cometchat._partition_range(t timestamptz, size text, OUT range_from timestamptz, OUT range_to timestamptz)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT date_trunc(size, t, 'UTC'),
+           (date_trunc(size, t, 'UTC') AT TIME ZONE 'UTC' + ('1 ' || size)::interval) AT TIME ZONE 'UTC'
+$$;
+COMMENT ON FUNCTION cometchat._partition_range(timestamptz, text) IS 'internal: the range of a partition of the given size (day, week, month; in UTC) a time falls in';
+
+CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month')
+    RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    dflt regclass := (SELECT p.partdefid::regclass FROM pg_partitioned_table p
+                      WHERE p.partrelid = 'cometchat.events'::regclass AND p.partdefid <> 0);
+    owner regrole := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = 'cometchat.events'::regclass);
+    columns text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                     FROM pg_attribute a
+                     WHERE a.attrelid = 'cometchat.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    r record;
+    part text;
+BEGIN
+    IF size IS NULL OR size NOT IN ('day', 'week', 'month') THEN
+        RAISE EXCEPTION 'invalid partition size "%"', size
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A partition of the ledger holds the events of one day, week or month (in UTC).',
+                  HINT = 'Pass size => ''day'', ''week'' or ''month''.';
+    END IF;
+    IF ahead IS NULL OR ahead < interval '0' THEN
+        RAISE EXCEPTION 'invalid interval ahead "%"', ahead
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how far ahead of now to have partitions, e.g. ahead => ''3 months''.';
+    END IF;
+    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
+    -- Events already in the default partition are checked against (and
+    -- moved into) each range created: keep newcomers out until commit.
+    IF dflt IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
+    END IF;
+    FOR r IN EXECUTE format($q$
+        WITH wanted AS (
+            SELECT (cometchat._partition_range(t, $1)).*
+            FROM generate_series(now(), now() + $2, ('1 ' || $1)::interval) t
+            UNION
+            SELECT (cometchat._partition_range(d.t, $1)).*
+            FROM (SELECT DISTINCT date_trunc($1, e.occurred_at, 'UTC') AS t
+                  FROM %s e WHERE e.occurred_at IS NOT NULL) d)
+        SELECT w.* FROM wanted w
+        WHERE NOT EXISTS (SELECT FROM cometchat.ledger_partitions() p
+                          WHERE NOT p.is_default
+                            AND p.range_from < w.range_to AND w.range_from < p.range_to)
+        ORDER BY w.range_from$q$,
+        coalesce(dflt::text, '(SELECT NULL::timestamptz AS occurred_at)')) USING size, ahead
+    LOOP
+        part := 'events_p' || to_char(r.range_from AT TIME ZONE 'UTC', 'YYYYMMDD');
+        EXECUTE format('CREATE TABLE cometchat.%I (LIKE cometchat.events INCLUDING DEFAULTS '
+                       'INCLUDING STORAGE INCLUDING COMPRESSION)', part);
+        EXECUTE format('ALTER TABLE cometchat.%I OWNER TO %s', part, owner);
+        PERFORM cometchat._add_partition_keys(format('cometchat.%I', part)::regclass);
+        moved := 0;
+        IF dflt IS NOT NULL THEN
+            EXECUTE format('WITH m AS (DELETE FROM %1$s e WHERE e.occurred_at >= %2$L AND e.occurred_at < %3$L '
+                           'RETURNING %4$s) INSERT INTO cometchat.%5$I (%4$s) SELECT %4$s FROM m',
+                           dflt, r.range_from, r.range_to, columns, part);
+            GET DIAGNOSTICS moved = ROW_COUNT;
+        END IF;
+        EXECUTE format('ALTER TABLE cometchat.events ATTACH PARTITION cometchat.%I FOR VALUES FROM (%L) TO (%L)',
+                       part, r.range_from, r.range_to);
+        partition_name := part;
+        range_from := r.range_from;
+        range_to := r.range_to;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION cometchat.create_partitions(interval, text) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created';
+
+CREATE FUNCTION cometchat.retired_before() RETURNS timestamptz
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT max(r.range_to) FROM cometchat.retired_partitions r $$;
+COMMENT ON FUNCTION cometchat.retired_before() IS 'the retirement horizon: events that happened before it may have been retired from the ledger (NULL: none was)';
+
+CREATE FUNCTION cometchat.retire_partitions(older_than interval, drop_them boolean DEFAULT true,
+                                            lock_wait interval DEFAULT '5 seconds')
+    RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, dropped boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    saved text := current_setting('lock_timeout');
+BEGIN
+    IF older_than IS NULL OR drop_them IS NULL THEN
+        RAISE EXCEPTION 'cometchat.retire_partitions() needs an age'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Call it as cometchat.retire_partitions(''90 days'').';
+    END IF;
+    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
+    -- Detaching takes ACCESS EXCLUSIVE on the ledger for a moment, and
+    -- inserts queue behind a waiting request: wait at most lock_wait.
+    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    FOR p IN SELECT l.partition_name, l.range_from, l.range_to
+             FROM cometchat.ledger_partitions() l
+             WHERE NOT l.is_default AND l.range_to <= now() - older_than
+             ORDER BY l.range_from
+    LOOP
+        EXECUTE format('ALTER TABLE cometchat.events DETACH PARTITION cometchat.%I', p.partition_name);
+        IF drop_them THEN
+            EXECUTE format('DROP TABLE cometchat.%I', p.partition_name);
+        END IF;
+        INSERT INTO cometchat.retired_partitions (partition_name, range_from, range_to, dropped)
+        VALUES (p.partition_name, p.range_from, p.range_to, drop_them);
+        partition_name := p.partition_name;
+        range_from := p.range_from;
+        range_to := p.range_to;
+        dropped := drop_them;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM set_config('lock_timeout', saved, true);
+END
+$$;
+COMMENT ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) IS 'detaches the partitions of the ledger whose range ended more than older_than ago, and drops them (or leaves them, detached, to the caller); lifecycle rows are kept; returns what it retired';
+
+REVOKE ALL ON FUNCTION cometchat._add_partition_keys(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) FROM PUBLIC;
+
+------------------------------------------------------------------------
 -- Rebuild and verify
 ------------------------------------------------------------------------
+
+-- After a retirement (1.5) the ledger lacks the events before the horizon
+-- (cometchat.retired_before()).  rebuild() then recomputes only what began
+-- at or after it: the session ids none of whose rows (session instances,
+-- join intervals, recordings, their call) began before it, the calls
+-- announced without a session id after it, the outcomes sent after it.  The
+-- rest stays as it is; replaying the remaining events into it changes
+-- nothing, as every merge ignores repeats.
+CREATE FUNCTION cometchat._forget_since(horizon timestamptz) RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH kept AS MATERIALIZED (
+             SELECT s.app_id, s.session_id FROM cometchat.sessions s WHERE s.started_at < $1
+             UNION SELECT p.app_id, p.session_id FROM cometchat.participants p WHERE p.joined_at < $1
+             UNION SELECT r.app_id, r.session_id FROM cometchat.recordings r WHERE r.started_at < $1
+             UNION SELECT c.app_id, c.session_id FROM cometchat.calls c
+                   WHERE c.session_id IS NOT NULL AND least(c.initiated_at, c.started_at, c.outcome_at) < $1),
+         sessions AS (DELETE FROM cometchat.sessions s
+                      WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = s.app_id AND k.session_id = s.session_id)),
+         participants AS (DELETE FROM cometchat.participants p
+                          WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = p.app_id AND k.session_id = p.session_id)),
+         recordings AS (DELETE FROM cometchat.recordings r
+                        WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = r.app_id AND k.session_id = r.session_id)),
+         calls AS (DELETE FROM cometchat.calls c
+                   WHERE CASE WHEN c.session_id IS NOT NULL
+                              THEN NOT EXISTS (SELECT FROM kept k WHERE k.app_id = c.app_id AND k.session_id = c.session_id)
+                              ELSE coalesce(least(c.initiated_at, c.started_at, c.outcome_at) >= $1, true) END),
+         outcomes AS (DELETE FROM cometchat.call_outcomes o WHERE o.sent_at >= $1)
+    SELECT;
+$$;
+COMMENT ON FUNCTION cometchat._forget_since(timestamptz) IS 'internal: deletes the lifecycle rows of what began at or after the retirement horizon, for cometchat.rebuild()';
+REVOKE ALL ON FUNCTION cometchat._forget_since(timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION cometchat.rebuild() RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -377,12 +636,16 @@ CREATE FUNCTION cometchat.rebuild() RETURNS bigint
 AS $$
 BEGIN
     LOCK TABLE cometchat.events IN SHARE MODE;
-    TRUNCATE cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
-             cometchat.participants, cometchat.recordings;
+    IF cometchat.retired_before() IS NULL THEN
+        TRUNCATE cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+                 cometchat.participants, cometchat.recordings;
+    ELSE
+        PERFORM cometchat._forget_since(cometchat.retired_before());
+    END IF;
     RETURN cometchat._replay();
 END
 $$;
-COMMENT ON FUNCTION cometchat.rebuild() IS 'recomputes every lifecycle table from the ledger; returns the number of events replayed';
+COMMENT ON FUNCTION cometchat.rebuild() IS 'recomputes every lifecycle table from the ledger (after a retirement, what began at or after cometchat.retired_before()); returns the number of events replayed';
 
 -- The maintained tables as rows of jsonb, for comparison.
 CREATE FUNCTION cometchat._lifecycle_rows()
@@ -651,7 +914,7 @@ COMMENT ON COLUMN cometchat.event_log.detail IS 'from the payload: the participa
 
 -- Every ledger event of one session id (all its instances), plus, for a
 -- ringing call, the outcome events linked to it; in the order they happened.
--- Two branches, each an index lookup (events_session; events_call), joined
+-- Two branches, each an index lookup (session_id; call_id), joined
 -- by UNION ALL: as one OR whose arm is a subquery it could only be a scan of
 -- the whole ledger.  The outcomes' ids are looked up first: as a join, the
 -- second branch could not take its rows through event_log's security
@@ -1014,7 +1277,7 @@ REVOKE ALL ON FUNCTION cometchat.revoke_reader(regrole) FROM PUBLIC;
 -- tables are derived: restoring the ledger re-runs the trigger, which
 -- rebuilds them.
 ------------------------------------------------------------------------
-SELECT pg_catalog.pg_extension_config_dump('cometchat.events', '');
+SELECT pg_catalog.pg_extension_config_dump('cometchat.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('cometchat.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('cometchat.rejected', '');
 SELECT pg_catalog.pg_extension_config_dump('cometchat.rejected_id_seq', '');

@@ -7,7 +7,9 @@
 # invalid payloads, a null payload and bodies that are not JSON), fills
 # cometchat.app_access and switches per-app security on; snapshots, as text,
 # the ledger, the quarantine, every lifecycle row (cometchat._lifecycle_rows()),
-# app_access, the sequences and which tables have row-level security on.
+# app_access, the sequences, which tables have row-level security on, and
+# the ledger's partitions (made by cometchat.create_partitions(), so not
+# members of the extension) with the rows each holds.
 # Then, for each dump format, restores into a new database and checks:
 #   - every ledger, quarantine, lifecycle and app_access row is there exactly
 #     once (EXCEPT ALL both ways against the snapshot, counts equal): the
@@ -17,6 +19,8 @@
 #     higher ids than any restored one, a restored event arriving again is a
 #     duplicate with its old id, no duplicate key error;
 #   - per-app row-level security is still on where it was;
+#   - the ledger has the same partitions, each with the same rows, and new
+#     events are routed to them;
 #   - the privileges cometchat.grant_reader() and grant_receiver() gave two
 #     roles (a reader of one app, a receiver and payload reader of both) are
 #     there, and nothing more: pg_dump keeps them as grants on the
@@ -107,6 +111,9 @@ SELECT cometchat.enable_app_security();
 SELECT cometchat.grant_reader('$ROLE_A');
 SELECT cometchat.grant_receiver('$ROLE_B');
 SELECT cometchat.grant_reader('$ROLE_B', payloads => true);
+-- The ledger in monthly partitions (the events' months and the months from
+-- now on); unknown triggers stay in the default partition.
+SELECT count(*) FROM cometchat.create_partitions();
 SQL
 then
     fail "ingesting the stream into $SRC"
@@ -142,9 +149,20 @@ SQL
 seq_state="SELECT (SELECT 'events_id_seq ' || last_value || '/' || is_called FROM cometchat.events_id_seq) || ', ' ||
                   (SELECT 'rejected_id_seq ' || last_value || '/' || is_called FROM cometchat.rejected_id_seq)"
 rls_state="SELECT coalesce(string_agg(relname, ',' ORDER BY relname), '(none)') FROM pg_class
-           WHERE relnamespace = 'cometchat'::regnamespace AND relkind = 'r' AND relrowsecurity"
+           WHERE relnamespace = 'cometchat'::regnamespace AND relkind IN ('r', 'p') AND relrowsecurity"
+partitions_state="SELECT string_agg(p.partition_name || '=' || (SELECT count(*) FROM cometchat.events e
+                                                               WHERE e.tableoid = ('cometchat.' || p.partition_name)::regclass),
+                                  ',' ORDER BY p.partition_name)
+                   FROM cometchat.ledger_partitions() p"
 src_seq=$(sql_value "$SRC" "$seq_state")
 src_rls=$(sql_value "$SRC" "$rls_state")
+src_partitions=$(sql_value "$SRC" "$partitions_state")
+echo "source partitions: $src_partitions"
+if [[ $src_partitions == *events_p2025* && $src_partitions == *events_default=* ]]; then
+    pass "source database: the ledger is partitioned by month"
+else
+    fail "source database: partitions '$src_partitions'"
+fi
 # Every privilege the two roles hold on the extension's objects (tables,
 # columns, functions, the schema), and every comment on them.
 privileges_sql="SELECT string_agg(x, ' ' ORDER BY x) FROM (
@@ -292,6 +310,12 @@ SQL
         fail "$label: find_event() of restored event $old_event_id: '$line'"
     fi
 
+    line=$(sql_value "$db" "$partitions_state")
+    if [[ $line == "$src_partitions" ]]; then
+        pass "$label: the ledger's partitions, each with its rows"
+    else
+        fail "$label: partitions are '$line', were '$src_partitions'"
+    fi
     line=$(sql_value "$db" "$rls_state")
     if [[ $line == "$src_rls" ]]; then
         pass "$label: per-app row-level security still on for: $line"
