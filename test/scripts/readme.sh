@@ -80,7 +80,7 @@ SELECT name, boot_val || coalesce(unit, '') FROM pg_settings WHERE name LIKE 'co
 \\o $WORK/columns
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(c.oid, a.attnum), '')
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'v', 'p')
+WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'v', 'p') AND NOT c.relispartition
 ORDER BY c.relname, a.attnum;
 \\o $WORK/types
 SELECT t.typname,
