@@ -33,6 +33,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -442,14 +443,19 @@ ledger_entry(Relation rel)
 	 * the extension: pg_dump restores it like a table of the user's, its rows
 	 * (through this trigger) before its indexes.  Those rows were one per key
 	 * when they were dumped, and the unique key restored after them checks
-	 * it; until then they are stored without a probe.  The default partition
-	 * (the extension's) and a ledger that is no partition always have it.
+	 * it; until then they are stored without a probe.  A restore is told by
+	 * check_function_bodies = off, which every dump sets first (receivers
+	 * never do): anywhere else a partition without its key is refused, as is
+	 * the default partition (the extension's) and a ledger that is no
+	 * partition.  Such an entry is not kept: the key restored after the rows
+	 * is found at once.
 	 */
 	entry->key_index = cc_find_key_index(rel, entry->map.att[COL_KEY], entry->map.att[COL_OCCURRED],
 										 &entry->key_timed,
-										 rel->rd_rel->relispartition &&
+										 rel->rd_rel->relispartition && !check_function_bodies &&
 										 !OidIsValid(getExtensionOfObject(RelationRelationId, relid)));
-	entry->relid = relid;
+	if (OidIsValid(entry->key_index))
+		entry->relid = relid;
 	return entry;
 }
 

@@ -4,7 +4,8 @@
 # Everything test/run needs; demo/run needs the first four.
 # shellcheck disable=SC2034  # read by the scripts that source this file
 CC_TEST_PACKAGES=(postgresql-15 postgresql-server-dev-15 make gcc
-                  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+                  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+                  postgresql-15-cron)
 CC_DEMO_PACKAGES=(postgresql-15 postgresql-server-dev-15 make gcc)
 
 cc_package_installed() {
