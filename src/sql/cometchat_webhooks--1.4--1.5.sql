@@ -87,22 +87,25 @@ BEGIN
 END
 $comments$;
 
+-- (The NOT NULL constraints are named as PostgreSQL 18 names them on a new
+-- table, so that an update, where the old ledger keeps those names, names
+-- them the same: PostgreSQL 18 would add a suffix.)
 CREATE TABLE cometchat.events (
-    id              bigint GENERATED ALWAYS AS IDENTITY,
-    received_at     timestamptz NOT NULL DEFAULT now(),
-    payload         jsonb NOT NULL,
+    id              bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT events_id_not_null NOT NULL,
+    received_at     timestamptz CONSTRAINT events_received_at_not_null NOT NULL DEFAULT now(),
+    payload         jsonb CONSTRAINT events_payload_not_null NOT NULL,
     -- Everything below is derived from payload by the C trigger; values a
     -- client supplies for these columns are overwritten.
-    app_id          text NOT NULL,
+    app_id          text CONSTRAINT events_app_id_not_null NOT NULL,
     region          text,
-    webhook         text NOT NULL,
-    trigger         text NOT NULL,
-    kind            cometchat.event_kind NOT NULL,
+    webhook         text CONSTRAINT events_webhook_not_null NOT NULL,
+    trigger         text CONSTRAINT events_trigger_not_null NOT NULL,
+    kind            cometchat.event_kind CONSTRAINT events_kind_not_null NOT NULL,
     flow            cometchat.flow,
     session_id      text,
     call_id         text,
     occurred_at     timestamptz,
-    idempotency_key bytea NOT NULL
+    idempotency_key bytea CONSTRAINT events_idempotency_key_not_null NOT NULL
 ) PARTITION BY RANGE (cometchat.event_time(payload));
 COMMENT ON TABLE cometchat.events IS 'Ledger of accepted CometChat calling webhooks, one row per distinct event (see cometchat.idempotency_key); insert the body into payload, the trigger fills the other columns; append-only';
 COMMENT ON COLUMN cometchat.events.id IS 'event id, in the order events were stored';

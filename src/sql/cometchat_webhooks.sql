@@ -103,22 +103,25 @@ COMMENT ON FUNCTION cometchat.event_time(jsonb) IS 'when the event of a payload 
 -- holds the events without a time (unknown triggers) and any event whose
 -- range has no partition (yet): cometchat.create_partitions() moves the
 -- latter out.
+-- (The NOT NULL constraints are named as PostgreSQL 18 names them on a new
+-- table, so that an update, where the old ledger keeps those names, names
+-- them the same: PostgreSQL 18 would add a suffix.)
 CREATE TABLE cometchat.events (
-    id              bigint GENERATED ALWAYS AS IDENTITY,
-    received_at     timestamptz NOT NULL DEFAULT now(),
-    payload         jsonb NOT NULL,
+    id              bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT events_id_not_null NOT NULL,
+    received_at     timestamptz CONSTRAINT events_received_at_not_null NOT NULL DEFAULT now(),
+    payload         jsonb CONSTRAINT events_payload_not_null NOT NULL,
     -- Everything below is derived from payload by the C trigger; values a
     -- client supplies for these columns are overwritten.
-    app_id          text NOT NULL,
+    app_id          text CONSTRAINT events_app_id_not_null NOT NULL,
     region          text,
-    webhook         text NOT NULL,
-    trigger         text NOT NULL,
-    kind            cometchat.event_kind NOT NULL,
+    webhook         text CONSTRAINT events_webhook_not_null NOT NULL,
+    trigger         text CONSTRAINT events_trigger_not_null NOT NULL,
+    kind            cometchat.event_kind CONSTRAINT events_kind_not_null NOT NULL,
     flow            cometchat.flow,
     session_id      text,
     call_id         text,
     occurred_at     timestamptz,
-    idempotency_key bytea NOT NULL
+    idempotency_key bytea CONSTRAINT events_idempotency_key_not_null NOT NULL
 ) PARTITION BY RANGE (cometchat.event_time(payload));
 
 -- The keys and indexes every partition of the ledger has (see above).  They
