@@ -224,6 +224,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 		 * statement could look, so it is applied at once.
 		 */
 		apply_queued(-1);
+		cc_notify_flush();
 	}
 }
 
@@ -349,6 +350,7 @@ apply_before_commit(void)
 	if (nqueued > 0 && !applying)
 	{
 		apply_queued(-1);
+		cc_notify_flush();
 		if (nqueued > 0)
 			elog(ERROR, "events of an ended subtransaction were left queued");
 		cc_store_close();
@@ -382,6 +384,8 @@ static void
 apply_statement(void)
 {
 	apply_queued(exec_depth > 0 ? exec_depth : -1);
+	if (!applying)
+		cc_notify_flush();
 }
 
 static void
@@ -433,7 +437,11 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	PG_END_TRY();
 	/* Not after COMMIT or ROLLBACK of a transaction block: nothing is left to apply then. */
 	if (IsTransactionState())
+	{
 		apply_queued(exec_depth);
+		if (!applying)
+			cc_notify_flush();
+	}
 }
 
 static void

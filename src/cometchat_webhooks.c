@@ -11,6 +11,8 @@
  *						commit), then are applied together
  *	lifecycle*.c		the lifecycle tables, from the events (see lifecycle.c)
  *	store.c				index lookups and row writes on the lifecycle tables
+ *	notify.c			NOTIFY when a call's or a session's status changes
+ *	ingest_stats.c		counters of accepted, duplicate and rejected deliveries
  *	citus_guard.c		refusing to write where Citus spread the tables
  *	common.c			helpers the others share
  */
@@ -18,6 +20,7 @@
 #include "store.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -25,6 +28,7 @@ PG_MODULE_MAGIC;
 int			cc_on_invalid = CC_ON_INVALID_QUARANTINE;
 int			cc_outcome_window = 300;
 int			cc_batch_size = 16384;
+int			cc_stats_max = 5000;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"quarantine", CC_ON_INVALID_QUARANTINE, false},
@@ -81,6 +85,39 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	/*
+	 * Off by default: notifying transactions wait for each other at commit,
+	 * and a queue no listener reads fills until ingestion fails.
+	 */
+	DefineCustomBoolVariable("cometchat.notify",
+							 "Whether a change of a call's or a session's status sends NOTIFY "
+							 "cometchat_lifecycle.",
+							 "One notification per row per statement, delivered at commit, with "
+							 "a JSON payload (table, ids, old and new status, event time).",
+							 &cc_notify,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Sizes the shared memory of cometchat.ingest_stats (ingest_stats.c): a
+	 * server start setting, which can only be defined while the server
+	 * starts.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("cometchat.stats_max",
+								"How many (app id, event kind) pairs cometchat.ingest_stats counts.",
+								"Past that, new pairs are counted in the row whose app_id and kind "
+								"are NULL.",
+								&cc_stats_max,
+								5000,
+								100,
+								1000000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("cometchat");
 
 	/*
@@ -97,4 +134,6 @@ _PG_init(void)
 	cc_ingest_init();
 	cc_idempotency_init();
 	cc_citus_guard_init();
+	cc_stats_init();
+	cc_notify_init();
 }

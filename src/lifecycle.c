@@ -116,6 +116,7 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	if (kind == CC_UNKNOWN)
 		return;
 	apply.group = group;
+	cc_notify_event_time(cc_unix_to_timestamptz(ev->v[cc_shape_keys[ev->spec->shape].occurred_at].num));
 
 	apply.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
 	if (ev->v[SLOT_SESSION].present)

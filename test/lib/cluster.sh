@@ -80,6 +80,11 @@ CONF
     if [[ -n ${CC_WAL_LEVEL:-} ]]; then
         echo "wal_level = $CC_WAL_LEVEL" >>"$CC_PGDATA/postgresql.conf"
     fi
+    # The ingest counters (cometchat.ingest_stats) need the library loaded at
+    # server start; CC_PRELOAD=none leaves it out.
+    if [[ ${CC_PRELOAD:-cometchat_webhooks} != none ]]; then
+        echo "shared_preload_libraries = '${CC_PRELOAD:-cometchat_webhooks}'" >>"$CC_PGDATA/postgresql.conf"
+    fi
     local server=()
     if ((${CC_VALGRIND:-0})); then
         cc_valgrind_wrapper
