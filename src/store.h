@@ -27,6 +27,7 @@
 #include "access/stratnum.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "utils/timestamp.h"
 
 typedef enum CcRelId
 {
