@@ -29,9 +29,12 @@
  * began: initiated_at, started_at, outcome_at or ended_at of a call,
  * started_at or ended_at of a session, or, when that is unknown (a call
  * someone joined before its call_started arrived), the time of the event
- * that changed it.  Ids are bounded by the payload rules, so the payload
- * fits NOTIFY's limit of 8000 bytes unless they are full of characters
- * JSON must escape: then the ids are left out ("ids_omitted": true).
+ * that changed it.  The payload rules bound the ids (app ids 255 bytes,
+ * session ids 512, message ids 18 digits), so a payload is at most about
+ * 5 kB even when every character is one JSON escapes in 6 bytes, under
+ * NOTIFY's limit of 8000 bytes.  Were those limits raised, a payload past
+ * NOTIFY's would leave the ids out ("ids_omitted": true) rather than make
+ * the ingest fail.
  */
 #include "cometchat.h"
 #include "store.h"
