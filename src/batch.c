@@ -31,10 +31,6 @@
  * its ExecutorFinish all the same; a COPY applies them before its commit
  * when it is a transaction of its own, else at once.
  *
- * The replay behind cometchat.rebuild() queues the ledger's events here too,
- * so that it applies them batch by batch like a bulk load
- * (cc_batch_apply_pending applies its last batch).
- *
  * Subtransactions: an event belongs to the subtransaction that queued it.
  * An aborted subtransaction's events leave the queue (their memory, in its
  * CurTransactionContext, goes with it); a committed one's pass to its
@@ -229,17 +225,6 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 		 */
 		apply_queued(-1);
 	}
-}
-
-/*
- * Applies now what the current subtransaction queued at the current depth
- * or deeper: for a caller that queued events itself (the replay) and reads
- * the tables next, within its statement.
- */
-void
-cc_batch_apply_pending(void)
-{
-	apply_queued(exec_depth > 0 ? exec_depth - 1 : -1);
 }
 
 static int

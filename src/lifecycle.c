@@ -188,3 +188,10 @@ cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(group_cxt);
 }
+
+void
+cc_lifecycle_apply(CcEvent *ev, Oid namespace)
+{
+	cc_lifecycle_lock_all(&ev, 1);
+	cc_lifecycle_apply_many(&ev, 1, namespace);
+}

@@ -2,60 +2,32 @@
  * lifecycle_replay.c
  *		The replay behind cometchat.rebuild(): every event of the ledger, in
  *		id order, through the lifecycle rules.
- *
- * The replay goes through the same queue as a bulk load (batch.c): each
- * event is analyzed again and queued, and every cometchat.batch_size events
- * are applied as one batch, grouped by the id they lock, so that a
- * session's rows are read and written once per batch rather than once per
- * event.  That also bounds the replay's memory, whatever the ledger's size:
- * one batch of queued events (about 1.5 kB each), one cursor fetch of
- * payloads, and the combo command ids of the transaction, one for each
- * (insert, update) pair of commands a lifecycle row sees.  Applied event by
- * event, each update of a row the replay had inserted took a combo id of its
- * own (PostgreSQL keeps them until the transaction ends: about 30 bytes
- * each, some 600 MB for 20 million events); a batch writes each of its rows
- * once, so only the rows a later batch updates again take one.
  */
 #include "cometchat.h"
 
-#include "access/table.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(cc_replay);
 
-/* Payloads fetched from the ledger at a time. */
-#define REPLAY_FETCH 1000
-
 /*
- * Replays the whole ledger, in id order, through the lifecycle rules, as
- * the ledger's owner (as its trigger applies events).  Called by
- * cometchat.rebuild() after it emptied the lifecycle tables.
+ * Replays the whole ledger, in id order, through cc_lifecycle_apply.  Called
+ * by cometchat.rebuild() after it emptied the lifecycle tables.
  */
 Datum
 cc_replay(PG_FUNCTION_ARGS)
 {
 	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
-	Oid			ledger_id = get_relname_relid("events", namespace);
-	Oid			owner;
 	MemoryContext per_event = AllocSetContextCreate(CurrentMemoryContext,
 													"cometchat replay",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
-	Relation	ledger;
 	Portal		portal;
 	int64		replayed = 0;
 
 	cc_citus_guard(NULL);
-	if (!OidIsValid(ledger_id))
-		cc_report_missing_table(namespace, "events");
-	ledger = table_open(ledger_id, AccessShareLock);
-	owner = ledger->rd_rel->relowner;
-	table_close(ledger, NoLock);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_open_with_args(NULL,
@@ -66,7 +38,7 @@ cc_replay(PG_FUNCTION_ARGS)
 		SPITupleTable *batch;
 		uint64		n;
 
-		SPI_cursor_fetch(portal, true, REPLAY_FETCH);
+		SPI_cursor_fetch(portal, true, 1000);
 		batch = SPI_tuptable;
 		n = SPI_processed;
 		if (n == 0)
@@ -82,8 +54,7 @@ cc_replay(PG_FUNCTION_ARGS)
 			cc_analyze(DatumGetJsonbP(d), &ev);
 			if (ev.nproblems == 0)
 			{
-				/* Queued as a copy; a full queue is applied at once. */
-				cc_batch_add(&ev, namespace, owner);
+				cc_lifecycle_apply(&ev, namespace);
 				replayed++;
 			}
 			MemoryContextSwitchTo(old);
@@ -92,8 +63,6 @@ cc_replay(PG_FUNCTION_ARGS)
 		SPI_freetuptable(batch);
 	}
 	SPI_cursor_close(portal);
-	/* The last, partial batch: the caller reads the tables next. */
-	cc_batch_apply_pending();
 	SPI_finish();
 	MemoryContextDelete(per_event);
 	PG_RETURN_INT64(replayed);
