@@ -316,50 +316,15 @@ set_id_tag(LOCKTAG *tag, uint64 key)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, CC_LOCK_ID);
 }
 
-/* A 1.4 ledger: the buckets of the ids, in bucket order. */
-static void
-lock_buckets(CcEvent **evs, int n)
-{
-	uint64	   *buckets = palloc(sizeof(uint64) * 2 * n);
-	int			nb = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		const CcEvent *ev = evs[i];
-		const CcValue *ids[2] = {&ev->v[SLOT_SESSION], NULL};
-
-		if (ev->spec->kind == CC_UNKNOWN)
-			continue;
-		if (ev->spec->shape == SHAPE_MESSAGE)
-		{
-			ids[0] = &ev->v[SLOT_CONVERSATION];
-			if (ev->spec->kind == CC_CALL_INITIATED)
-				ids[1] = &ev->v[SLOT_SESSION];
-		}
-		for (int j = 0; j < 2; j++)
-			if (ids[j] && ids[j]->present)
-				buckets[nb++] = lock_bucket(&ev->v[SLOT_APP], ids[j]);
-	}
-	qsort(buckets, nb, sizeof(uint64), key_cmp);
-	for (int i = 0; i < nb; i++)
-	{
-		LOCKTAG		tag;
-
-		if (i > 0 && buckets[i] == buckets[i - 1])
-			continue;
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) buckets[i], 0, CC_LOCK_LIFECYCLE);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	}
-	pfree(buckets);
-}
+typedef uint64 (*CcIdHash) (const CcValue *app, const CcValue *id);
 
 /*
- * The keys of the ids these events write under (a session id; a
+ * The hashes of the ids these events write under (a session id; a
  * conversation, and for call_initiated its session id too), sorted and
  * distinct; returns how many.
  */
 static int
-event_keys(CcEvent **evs, int n, uint64 *keys)
+event_keys(CcEvent **evs, int n, CcIdHash hash, uint64 *keys)
 {
 	int			nk = 0;
 	int			distinct = 0;
@@ -379,13 +344,34 @@ event_keys(CcEvent **evs, int n, uint64 *keys)
 		}
 		for (int j = 0; j < 2; j++)
 			if (ids[j] && ids[j]->present)
-				keys[nk++] = id_key(&ev->v[SLOT_APP], ids[j]);
+				keys[nk++] = hash(&ev->v[SLOT_APP], ids[j]);
 	}
 	qsort(keys, nk, sizeof(uint64), key_cmp);
 	for (int i = 0; i < nk; i++)
 		if (i == 0 || keys[i] != keys[distinct - 1])
 			keys[distinct++] = keys[i];
 	return distinct;
+}
+
+static uint64
+bucket_of(const CcValue *app, const CcValue *id)
+{
+	return lock_bucket(app, id);
+}
+
+/* A 1.4 ledger: the buckets of the ids, in bucket order. */
+static void
+lock_buckets(CcEvent **evs, int n, uint64 *buckets)
+{
+	int			nb = event_keys(evs, n, bucket_of, buckets);
+
+	for (int i = 0; i < nb; i++)
+	{
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) buckets[i], 0, CC_LOCK_LIFECYCLE);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
 }
 
 /*
@@ -401,7 +387,7 @@ cc_lifecycle_lock_all(CcEvent **evs, int n)
 {
 	uint64	   *keys = palloc(sizeof(uint64) * 2 * n);
 	bool	   *kept = palloc0(sizeof(bool) * 2 * n);
-	int			nk = event_keys(evs, n, keys);
+	int			nk = event_keys(evs, n, id_key, keys);
 	Relation	rel;
 	Relation	index = NULL;
 	IndexInfo  *info = NULL;
@@ -409,7 +395,7 @@ cc_lifecycle_lock_all(CcEvent **evs, int n)
 	if (nk == 0 || (rel = open_claims(&index)) == NULL)
 	{
 		if (nk > 0)
-			lock_buckets(evs, n);
+			lock_buckets(evs, n, keys);
 		pfree(keys);
 		pfree(kept);
 		return;
