@@ -463,8 +463,9 @@ restart:
 			held_ids++;
 		}
 	}
-	index_close(index, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
+	/* Locked to the end of the transaction: no TRUNCATE can take claims away. */
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
 	pfree(keys);
 	pfree(kept);
 }
@@ -490,7 +491,7 @@ cc_lifecycle_release_claims(void)
 	{
 		for (int i = 0; i < nclaims; i++)
 			simple_heap_delete(rel, &claims[i].tid);
-		table_close(rel, RowExclusiveLock);
+		table_close(rel, NoLock);
 	}
 	nclaims = 0;
 }
