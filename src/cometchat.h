@@ -222,6 +222,7 @@ extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
 /* lifecycle_locks.c */
 extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
 extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
+extern void cc_lifecycle_release_claims(void);
 
 /* batch.c */
 extern void cc_batch_init(void);

@@ -34,9 +34,10 @@
  *					the stronger source wins (cometchat.fact_source).
  *	peak			peak_participants of an ended instance: the most intervals
  *					open at once.
- *	bucket			the advisory lock an id's rows are written under: one of
- *					CC_LOCK_BUCKETS, by a hash of (app_id, id)
- *					(lifecycle_locks.c).
+ *	id lock			the advisory lock an id's rows are written under, by a
+ *					64-bit hash of (app_id, id) (lifecycle_locks.c).
+ *	claim			what stands for the id locks of a bulk load: a row of its
+ *					own, uncommitted, in cometchat.lifecycle_claims.
  *	group			the events of a batch that share their id (the session id;
  *					for a call message without one, its conversation), applied
  *					one after the other with one CcGroup (lifecycle_group.c);
@@ -80,12 +81,12 @@
  *  - peak_participants: recomputed from the instance's intervals when the
  *    instance has ended, and again if a late event changes an ended instance.
  *
- * Writers of one session id, and of one conversation, are serialized by the
- * lock of its bucket (lifecycle_locks.c).  Every table's rows are written
- * under one id's lock, except a calls row: its session id's events count on
- * it and set its times, its conversation's outcome events set its outcome.
- * Those writes go through cc_update_merge, which merges again into the row's
- * new version when the other writer got there first.
+ * Writers of one session id, and of one conversation, are serialized by its
+ * id lock, or a bulk load's claim of it (lifecycle_locks.c).  Every table's
+ * rows are written under one id's lock, except a calls row: its session id's
+ * events count on it and set its times, its conversation's outcome events
+ * set its outcome.  Those writes go through cc_update_merge, which merges
+ * again into the row's new version when the other writer got there first.
  *
  * Lookups are index scans and writes single-row inserts and updates, made
  * directly (store.c): no SQL statement is planned or started per event.  A
@@ -93,7 +94,7 @@
  *
  * Where the rules are:
  *	lifecycle.c				an event to its rules; a group of events
- *	lifecycle_locks.c		the bucket locks
+ *	lifecycle_locks.c		the id locks and claims
  *	lifecycle_merge.c		the merge rules of one column
  *	lifecycle_group.c		the write-behind engine: kept rows, kept intervals,
  *							pending writes, the flush

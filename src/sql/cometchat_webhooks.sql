@@ -311,6 +311,18 @@ COMMENT ON COLUMN cometchat.recordings.duration IS 'its length (duration)';
 COMMENT ON COLUMN cometchat.recordings.recording_url IS 'where to download it (recording_url)';
 COMMENT ON COLUMN cometchat.recordings.recording_date IS 'its date as sent (recordingDate)';
 
+-- The ids a bulk load writes, each claimed by a row of its transaction
+-- while it is in progress (lifecycle_locks.c): it stands for the id's
+-- advisory lock, which a lock per id of a bulk load would overflow the
+-- shared lock table with.  Deleted before commit, so it only ever holds rows
+-- of transactions in progress; unlogged, since no claim outlives a crash.
+CREATE UNLOGGED TABLE cometchat.lifecycle_claims (
+    key bigint NOT NULL
+);
+CREATE INDEX lifecycle_claims_key ON cometchat.lifecycle_claims (key);
+COMMENT ON TABLE cometchat.lifecycle_claims IS 'Internal: the lifecycle ids a bulk load in progress writes, one uncommitted row each (see README, Backfills); empty when none runs';
+COMMENT ON COLUMN cometchat.lifecycle_claims.key IS 'a 64-bit hash of the app and the session id or conversation';
+
 ------------------------------------------------------------------------
 -- C functions
 ------------------------------------------------------------------------
