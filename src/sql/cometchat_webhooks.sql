@@ -161,6 +161,7 @@ CREATE TABLE cometchat.sessions (
     participant_count integer NOT NULL DEFAULT 0,
     peak_participants integer,
     recording_count   integer NOT NULL DEFAULT 0,
+    last_event_at     timestamptz,
     PRIMARY KEY (app_id, session_id, started_at)
 );
 COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
@@ -174,6 +175,7 @@ COMMENT ON COLUMN cometchat.sessions.duration IS 'ended_at - started_at';
 COMMENT ON COLUMN cometchat.sessions.participant_count IS 'how many distinct names joined the instance';
 COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
 COMMENT ON COLUMN cometchat.sessions.recording_count IS 'how many recordings the instance has';
+COMMENT ON COLUMN cometchat.sessions.last_event_at IS 'the latest time the instance knows of: GREATEST of started_at, ended_at, its participants'' joined_at and left_at and its recordings'' started_at; cometchat.session_lifecycle calls the instance stale when it is active and this is older than cometchat.stale_after';
 
 -- One row per ringing call, keyed by the session id that call_initiated
 -- announces, or by its message id when it announced none.
@@ -204,6 +206,7 @@ CREATE TABLE cometchat.calls (
     -- the extension's C code (a replica identity may not hold a generated
     -- column: publications leave those out).
     call_key          text NOT NULL,
+    last_event_at     timestamptz,
     CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
 )
 -- A calls row is updated after it is inserted (answered, ended, counted):
@@ -239,6 +242,7 @@ COMMENT ON COLUMN cometchat.calls.outcome_at IS 'when that outcome was sent (its
 COMMENT ON COLUMN cometchat.calls.participant_count IS 'how many distinct names joined its session';
 COMMENT ON COLUMN cometchat.calls.status IS 'ended, else ongoing (started, or anyone joined), else the outcome, else initiated';
 COMMENT ON COLUMN cometchat.calls.duration IS 'ended_at - started_at: how long it was talked';
+COMMENT ON COLUMN cometchat.calls.last_event_at IS 'the latest time (occurred_at) of its events: its call_initiated messages and its session''s call_* events; outcome events (busy, cancelled, rejected, unanswered) do not move it; cometchat.call_lifecycle calls the call stale when it is initiated or ongoing and this is older than cometchat.stale_after';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
 -- id.  Each is kept here and linked to the call of the same conversation
