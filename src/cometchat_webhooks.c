@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 PG_MODULE_MAGIC;
 
@@ -29,6 +30,7 @@ int			cc_on_invalid = CC_ON_INVALID_QUARANTINE;
 int			cc_outcome_window = 300;
 int			cc_batch_size = 16384;
 int			cc_stats_max = 5000;
+static int	cc_stale_after_secs = 43200;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"quarantine", CC_ON_INVALID_QUARANTINE, false},
@@ -37,6 +39,8 @@ static const struct config_enum_entry on_invalid_options[] = {
 };
 
 void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(cc_stale_after);
 
 void
 _PG_init(void)
@@ -118,6 +122,26 @@ _PG_init(void)
 								0,
 								NULL, NULL, NULL);
 
+	/*
+	 * Read by the lifecycle views only (through cometchat.stale_after()), at
+	 * query time: the tables do not depend on it, so anyone may set it.  A
+	 * call or meeting may run for hours with nobody joining or leaving, so
+	 * silence alone means little: the default, 12 hours, is longer than a
+	 * working day's meeting, and still flags a lost end within the day.
+	 */
+	DefineCustomIntVariable("cometchat.stale_after",
+							"How long an open call or session instance may go without an event "
+							"before cometchat.call_lifecycle and cometchat.session_lifecycle call "
+							"it stale.",
+							"Stale rows get their last event's time as their estimated end.",
+							&cc_stale_after_secs,
+							43200,
+							1,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("cometchat");
 
 	/*
@@ -136,4 +160,18 @@ _PG_init(void)
 	cc_citus_guard_init();
 	cc_stats_init();
 	cc_notify_init();
+}
+
+/*
+ * cometchat.stale_after(): the setting as an interval.  Being in the
+ * library, calling it defines the setting first, so the views never read a
+ * placeholder's unchecked string.
+ */
+Datum
+cc_stale_after(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = (int64) cc_stale_after_secs * USECS_PER_SEC;
+	PG_RETURN_INTERVAL_P(result);
 }

@@ -80,6 +80,13 @@
  *    a call row was taken from, that message's outcomes are retargeted.
  *  - peak_participants: recomputed from the instance's intervals when the
  *    instance has ended, and again if a late event changes an ended instance.
+ *  - last_event_at of an instance: the latest of its started_at, ended_at,
+ *    its intervals' joined_at and left_at and its recordings' started_at;
+ *    merged by GREATEST, and recomputed from those rows when rows move to a
+ *    new instance or an interval's left_at moves earlier (a stronger
+ *    source).  A calls row's is the latest time of its call_initiated
+ *    messages and its session's events, a plain GREATEST; outcome events do
+ *    not move it (a relink would move it back).
  *
  * Writers of one session id, and of one conversation, are serialized by its
  * id lock, or a bulk load's claim of it (lifecycle_locks.c).  Every table's
@@ -126,7 +133,13 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	apply.store = cc_store_begin(namespace);
 	cc_point_intervals(group, apply.store);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
+	{
+		Datum		t;
+
 		cc_ensure_call(&apply);
+		if (cc_event_time(ev, &t))
+			cc_touch_call(&apply, t);
+	}
 
 	switch (ev->spec->shape)
 	{

@@ -39,7 +39,7 @@ typedef struct CcTableDef
 {
 	const char *name;
 	const char *cols[CC_MAX_COLS];
-	/* Columns from this one on may be missing (a catalog before 1.4). */
+	/* Columns from this one on may be missing (a catalog before 1.4, 1.5). */
 	int			first_optional;
 	/* Sets the columns the store derives from the others, before a write. */
 	void		(*derive) (CcRow *row);
@@ -51,11 +51,11 @@ static void derive_call_key(CcRow *row);
 static const CcTableDef tables[CC_NUM_RELS] = {
 	[CC_SESSIONS] = {"sessions",
 	{"app_id", "session_id", "started_at", "mode", "ended_at", "participant_count",
-	"peak_participants", "recording_count"}},
+	"peak_participants", "recording_count", "last_event_at"}, S_LAST},
 	[CC_CALLS] = {"calls",
 	{"app_id", "session_id", "call_id", "conversation_id", "caller", "receiver",
 		"receiver_type", "media", "initiated_at", "started_at", "ended_at", "outcome",
-	"outcome_at", "participant_count", "call_key"}, C_KEY, derive_call_key},
+	"outcome_at", "participant_count", "call_key", "last_event_at"}, C_KEY, derive_call_key},
 	[CC_OUTCOMES] = {"call_outcomes",
 	{"app_id", "outcome_id", "conversation_id", "outcome", "sent_at", "linked_call_id"}},
 	[CC_PARTICIPANTS] = {"participants",

@@ -44,10 +44,12 @@ typedef enum CcCol
 {
 	/* sessions */
 	S_APP = 0, S_SESSION, S_STARTED, S_MODE, S_ENDED, S_PCOUNT, S_PEAK, S_RCOUNT,
+	S_LAST,						/* 1.5 on */
 	/* calls */
 	C_APP = 0, C_SESSION, C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER, C_RECEIVER_TYPE,
 	C_MEDIA, C_INITIATED, C_STARTED, C_ENDED, C_OUTCOME, C_OUTCOME_AT, C_PCOUNT,
 	C_KEY,						/* derived by the store (1.4 on; see store.c) */
+	C_LAST,						/* 1.5 on */
 	/* call_outcomes */
 	O_APP = 0, O_ID, O_CONVERSATION, O_OUTCOME, O_SENT, O_LINKED,
 	/* participants */

@@ -161,6 +161,7 @@ CREATE TABLE cometchat.sessions (
     participant_count integer NOT NULL DEFAULT 0,
     peak_participants integer,
     recording_count   integer NOT NULL DEFAULT 0,
+    last_event_at     timestamptz,
     PRIMARY KEY (app_id, session_id, started_at)
 );
 COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
@@ -174,6 +175,7 @@ COMMENT ON COLUMN cometchat.sessions.duration IS 'ended_at - started_at';
 COMMENT ON COLUMN cometchat.sessions.participant_count IS 'how many distinct names joined the instance';
 COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
 COMMENT ON COLUMN cometchat.sessions.recording_count IS 'how many recordings the instance has';
+COMMENT ON COLUMN cometchat.sessions.last_event_at IS 'the latest time the instance knows of: GREATEST of started_at, ended_at, its participants'' joined_at and left_at and its recordings'' started_at; cometchat.session_lifecycle calls the instance stale when it is active and this is older than cometchat.stale_after';
 
 -- One row per ringing call, keyed by the session id that call_initiated
 -- announces, or by its message id when it announced none.
@@ -204,6 +206,7 @@ CREATE TABLE cometchat.calls (
     -- the extension's C code (a replica identity may not hold a generated
     -- column: publications leave those out).
     call_key          text NOT NULL,
+    last_event_at     timestamptz,
     CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
 )
 -- A calls row is updated after it is inserted (answered, ended, counted):
@@ -239,6 +242,7 @@ COMMENT ON COLUMN cometchat.calls.outcome_at IS 'when that outcome was sent (its
 COMMENT ON COLUMN cometchat.calls.participant_count IS 'how many distinct names joined its session';
 COMMENT ON COLUMN cometchat.calls.status IS 'ended, else ongoing (started, or anyone joined), else the outcome, else initiated';
 COMMENT ON COLUMN cometchat.calls.duration IS 'ended_at - started_at: how long it was talked';
+COMMENT ON COLUMN cometchat.calls.last_event_at IS 'the latest time (occurred_at) of its events: its call_initiated messages and its session''s call_* events; outcome events (busy, cancelled, rejected, unanswered) do not move it; cometchat.call_lifecycle calls the call stale when it is initiated or ongoing and this is older than cometchat.stale_after';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
 -- id.  Each is kept here and linked to the call of the same conversation
@@ -464,6 +468,14 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 -- Querying lifecycles
 ------------------------------------------------------------------------
 
+-- The setting as an interval.  A C function: calling it loads the library,
+-- which defines the setting, so a session that never loaded it reads the
+-- default (or its own SET, checked then), never a placeholder string.
+CREATE FUNCTION cometchat.stale_after() RETURNS interval
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_stale_after';
+COMMENT ON FUNCTION cometchat.stale_after() IS 'cometchat.stale_after as an interval: how long an open call or session instance may go without an event before the lifecycle views call it stale';
+
 -- answered and missed (1.4) name what a product team asks first; rejected
 -- (declined by the callee) and initiated (still ringing, or its outcome
 -- never arrived) are neither.
@@ -485,11 +497,20 @@ SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receive
                  FROM cometchat.recordings r
                  WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings,
        c.status IN ('ongoing', 'ended') AS answered,
-       c.status IN ('busy', 'cancelled', 'unanswered') AS missed
+       c.status IN ('busy', 'cancelled', 'unanswered') AS missed,
+       c.last_event_at, x.stale,
+       CASE WHEN c.ended_at IS NOT NULL THEN c.ended_at
+            WHEN x.stale THEN c.last_event_at END AS estimated_end
 FROM cometchat.calls c
 LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
                    WHERE s.app_id = c.app_id AND s.session_id = c.session_id
-                   ORDER BY s.started_at LIMIT 1) s ON true;
+                   ORDER BY s.started_at LIMIT 1) s ON true
+-- 1.5: open (initiated or ongoing) and silent for longer than the setting,
+-- at the time of the statement: derived here, so the tables stay a function
+-- of the ledger.
+CROSS JOIN LATERAL (SELECT coalesce(c.status IN ('initiated', 'ongoing')
+                                    AND c.last_event_at < statement_timestamp() - cometchat.stale_after(),
+                                    false) AS stale) x;
 COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants, recordings and whether it was answered or missed; reads the tables with the querying role''s rights';
 COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
 COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
@@ -512,6 +533,34 @@ COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join 
 COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
 COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
 COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
+COMMENT ON COLUMN cometchat.call_lifecycle.last_event_at IS 'as cometchat.calls.last_event_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.stale IS 'initiated or ongoing, and no event for longer than cometchat.stale_after (as of the statement''s start): its end (or outcome) was most likely lost';
+COMMENT ON COLUMN cometchat.call_lifecycle.estimated_end IS 'ended_at when it ended; last_event_at when stale; NULL otherwise';
+
+CREATE VIEW cometchat.session_lifecycle WITH (security_invoker = true) AS
+SELECT s.app_id, s.session_id, s.started_at, s.mode, s.status, s.ended_at, s.duration,
+       s.participant_count, s.peak_participants, s.recording_count, s.last_event_at,
+       x.stale,
+       CASE WHEN s.ended_at IS NOT NULL THEN s.ended_at
+            WHEN x.stale THEN s.last_event_at END AS estimated_end
+FROM cometchat.sessions s
+CROSS JOIN LATERAL (SELECT coalesce(s.ended_at IS NULL
+                                    AND s.last_event_at < statement_timestamp() - cometchat.stale_after(),
+                                    false) AS stale) x;
+COMMENT ON VIEW cometchat.session_lifecycle IS 'One row per session instance (cometchat.sessions), with whether it is stale (active, and silent for longer than cometchat.stale_after) and its estimated end; reads the tables with the querying role''s rights';
+COMMENT ON COLUMN cometchat.session_lifecycle.app_id IS 'as cometchat.sessions.app_id';
+COMMENT ON COLUMN cometchat.session_lifecycle.session_id IS 'as cometchat.sessions.session_id';
+COMMENT ON COLUMN cometchat.session_lifecycle.started_at IS 'as cometchat.sessions.started_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.mode IS 'as cometchat.sessions.mode';
+COMMENT ON COLUMN cometchat.session_lifecycle.status IS 'as cometchat.sessions.status';
+COMMENT ON COLUMN cometchat.session_lifecycle.ended_at IS 'as cometchat.sessions.ended_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.duration IS 'as cometchat.sessions.duration';
+COMMENT ON COLUMN cometchat.session_lifecycle.participant_count IS 'as cometchat.sessions.participant_count';
+COMMENT ON COLUMN cometchat.session_lifecycle.peak_participants IS 'as cometchat.sessions.peak_participants';
+COMMENT ON COLUMN cometchat.session_lifecycle.recording_count IS 'as cometchat.sessions.recording_count';
+COMMENT ON COLUMN cometchat.session_lifecycle.last_event_at IS 'as cometchat.sessions.last_event_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.stale IS 'active, and no event for longer than cometchat.stale_after (as of the statement''s start): its end event was most likely lost';
+COMMENT ON COLUMN cometchat.session_lifecycle.estimated_end IS 'ended_at when it ended; last_event_at when stale; NULL otherwise';
 
 ------------------------------------------------------------------------
 -- Privileges
@@ -933,7 +982,8 @@ AS $$
         (15, 'payloads', 'SELECT', 'TABLE cometchat.rejected'),
         (16, 'reader', 'SELECT', 'TABLE cometchat.ingest_stats'),
         (17, 'reader', 'EXECUTE', 'FUNCTION cometchat._ingest_stats()'),
-        (18, 'reader', 'SELECT', 'TABLE cometchat.delivery_lag')
+        (18, 'reader', 'SELECT', 'TABLE cometchat.delivery_lag'),
+        (19, 'reader', 'SELECT', 'TABLE cometchat.session_lifecycle')
     ) AS p(n, use, privilege, object)
     WHERE p.use = ANY ($1)
     GROUP BY p.privilege, p.object
