@@ -41,9 +41,11 @@
 
 #include "access/xact.h"
 #include "commands/async.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -131,6 +133,90 @@ status_time(const CcRow *row, const char *status)
 }
 
 /*
+ * Which row a notice is of: its table, app and session id (a calls row
+ * without one: its call id), and for sessions the instance.  A bulk load
+ * changes hundreds of thousands of rows in one statement, so the notices are
+ * found by a hash of that, not by a scan of them all.
+ */
+static uint64
+row_hash(CcRelId rel, text *app, text *session, text *call, TimestampTz started)
+{
+	text	   *id = session ? session : call;
+	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(app),
+										VARSIZE_ANY_EXHDR(app), (uint64) rel);
+
+	if (id)
+		h ^= hash_bytes_extended((const unsigned char *) VARDATA_ANY(id),
+								 VARSIZE_ANY_EXHDR(id), h) + (session ? 1 : 2);
+	return h ^ (uint64) started;
+}
+
+typedef struct CcNoticeSlot
+{
+	uint64		hash;			/* hash key: first */
+	int			index;			/* in notices[] */
+} CcNoticeSlot;
+
+static HTAB *notice_hash = NULL;	/* in notice_cxt; NULL: to be built */
+
+static bool
+same_row(const CcNotice *n, CcRelId rel, text *app, text *session, text *call,
+		 TimestampTz started)
+{
+	return n->rel == rel && n->started == started && same_text(n->app, app) &&
+		same_text(n->session, session) && (rel == CC_SESSIONS || session || same_text(n->call, call));
+}
+
+static void
+remember_notice(int index)
+{
+	const CcNotice *n = &notices[index];
+	uint64		h = row_hash(n->rel, n->app, n->session, n->call, n->started);
+	bool		found;
+	CcNoticeSlot *slot;
+
+	if (notice_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(CcNoticeSlot);
+		ctl.hcxt = notice_cxt;
+		notice_hash = hash_create("cometchat notices", 256, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		for (int i = 0; i < nnotices; i++)
+			if (i != index)
+				remember_notice(i);
+	}
+	slot = hash_search(notice_hash, &h, HASH_ENTER, &found);
+	/* (Two rows of one 64-bit hash: the later one is found by a scan.) */
+	if (!found)
+		slot->index = index;
+}
+
+/* The index of the row's notice, or -1. */
+static int
+find_notice(CcRelId rel, text *app, text *session, text *call, TimestampTz started)
+{
+	uint64		h = row_hash(rel, app, session, call, started);
+	CcNoticeSlot *slot;
+
+	if (nnotices == 0)
+		return -1;
+	if (notice_hash == NULL)
+		remember_notice(0);
+	slot = hash_search(notice_hash, &h, HASH_FIND, NULL);
+	if (slot == NULL)
+		return -1;
+	if (same_row(&notices[slot->index], rel, app, session, call, started))
+		return slot->index;
+	for (int i = nnotices - 1; i >= 0; i--)
+		if (same_row(&notices[i], rel, app, session, call, started))
+			return i;
+	return -1;
+}
+
+/*
  * The store wrote this calls or sessions row, its status going from
  * old_status (InvalidOid: the row is new) to new_status.
  */
@@ -145,6 +231,7 @@ cc_notify_status(const CcRow *row, CcRelId rel, Oid old_status, Oid new_status)
 	TimestampTz at;
 	CcNotice   *n;
 	MemoryContext old;
+	int			i;
 
 	if (!cc_notify || suppressed > 0 || old_status == new_status)
 		return;
@@ -163,21 +250,18 @@ cc_notify_status(const CcRow *row, CcRelId rel, Oid old_status, Oid new_status)
 		started = DatumGetTimestampTz(CC_GET(row, S_STARTED));
 
 	/* The row's change earlier in the statement: this one continues it. */
-	for (int i = nnotices - 1; i >= 0; i--)
+	i = find_notice(rel, app, session, call, started);
+	if (i >= 0)
 	{
 		n = &notices[i];
-		if (n->rel == rel && n->started == started && same_text(n->app, app) &&
-			same_text(n->session, session) && (rel == CC_SESSIONS || session || same_text(n->call, call)))
-		{
-			n->new_status = new_status;
-			n->at = at;
-			if (rel == CC_CALLS && n->call == NULL)
-				n->call = call;
-			if (subxid > n->subxid)
-				n->subxid = subxid;
-			MemoryContextSwitchTo(old);
-			return;
-		}
+		n->new_status = new_status;
+		n->at = at;
+		if (rel == CC_CALLS && n->call == NULL)
+			n->call = call;
+		if (subxid > n->subxid)
+			n->subxid = subxid;
+		MemoryContextSwitchTo(old);
+		return;
 	}
 	if (nnotices == notices_cap)
 	{
@@ -195,6 +279,7 @@ cc_notify_status(const CcRow *row, CcRelId rel, Oid old_status, Oid new_status)
 	n->old_status = old_status;
 	n->new_status = new_status;
 	n->at = at;
+	remember_notice(nnotices - 1);
 	MemoryContextSwitchTo(old);
 }
 
@@ -203,6 +288,7 @@ forget_notices(void)
 {
 	if (notice_cxt)
 		MemoryContextReset(notice_cxt);
+	notice_hash = NULL;
 	notices = NULL;
 	nnotices = notices_cap = 0;
 }
@@ -328,6 +414,12 @@ notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			notices[i].subxid = parentSubid;
 		}
 		notices[kept++] = notices[i];
+	}
+	if (kept != nnotices && notice_hash)
+	{
+		/* Indexes moved: built again when next needed. */
+		hash_destroy(notice_hash);
+		notice_hash = NULL;
 	}
 	nnotices = kept;
 }
