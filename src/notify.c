@@ -36,8 +36,7 @@
  * NOTIFY's would leave the ids out ("ids_omitted": true) rather than make
  * the ingest fail.
  */
-#include "cometchat.h"
-#include "store.h"
+#include "lifecycle.h"
 
 #include "access/xact.h"
 #include "commands/async.h"
@@ -95,8 +94,7 @@ same_text(text *a, text *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+	return cc_texts_equal(PointerGetDatum(a), PointerGetDatum(b));
 }
 
 static text *
@@ -258,8 +256,14 @@ cc_notify_status(const CcRow *row, CcRelId rel, Oid old_status, Oid new_status)
 		n->at = at;
 		if (rel == CC_CALLS && n->call == NULL)
 			n->call = call;
+		else if (call)
+			pfree(call);
 		if (subxid > n->subxid)
 			n->subxid = subxid;
+		/* The notice keeps its own copies: a bulk load changes rows many times. */
+		pfree(app);
+		if (session)
+			pfree(session);
 		MemoryContextSwitchTo(old);
 		return;
 	}
