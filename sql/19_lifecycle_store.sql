@@ -167,8 +167,8 @@ SELECT * FROM cometchat.verify();
 ------------------------------------------------------------------------
 -- 7. calls keeps a tenth of each page free (fillfactor 90), so that the
 --    update that follows a row's insert can stay on its page (HOT, no new
---    index entries): 200 calls initiated in one statement, the first 20 of
---    them (all on the first page) answered by the next: all 20 updates
+--    index entries): 200 calls initiated in one statement, the first 15 of
+--    them (all on the first page) answered by the next: all 15 updates
 --    are HOT (at fillfactor 100, the page full, some would not be).
 ------------------------------------------------------------------------
 TRUNCATE cometchat.events, cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
@@ -180,7 +180,7 @@ BEGIN;
 SELECT n_tup_upd AS upd0, n_tup_hot_upd AS hot0 FROM pg_stat_xact_user_tables
 WHERE relid = 'cometchat.calls'::regclass \gset
 INSERT INTO cometchat.events (payload)
-SELECT pg_temp.started('call_started', 'S7-' || i, 1700050100 + i) FROM generate_series(1, 20) i;
+SELECT pg_temp.started('call_started', 'S7-' || i, 1700050100 + i) FROM generate_series(1, 15) i;
 SELECT n_tup_upd - :upd0 AS updates, n_tup_hot_upd - :hot0 AS hot_updates
 FROM pg_stat_xact_user_tables WHERE relid = 'cometchat.calls'::regclass;
 COMMIT;

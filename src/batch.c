@@ -13,7 +13,7 @@
  * statement's events: each event records how many executor runs and
  * finishes and utility statements were under way when it was queued (its
  * depth), and a query applies only what was queued deeper than itself.  A
- * batch is applied sorted by lock bucket and id, so the events of one
+ * batch is applied sorted by a hash bucket of its id and by id, so the events of one
  * session (of one conversation) run one after the other: they take
  * their locks in one order and find the rows and index pages the previous
  * event left.  The lifecycle rules give the same rows whatever order the
@@ -25,8 +25,8 @@
  * only from its AFTER triggers on (they run after the batch).  A batch is
  * applied as a query level of its own for AFTER triggers: those of the
  * lifecycle tables (a user's, a foreign key's) fire at its end.  A batch
- * takes the locks of all its ids first, in bucket order, so two bulk loads
- * cannot deadlock on them.  Events of a statement this module did not see
+ * takes the locks of all its ids first, in one order (or claims them: a bulk
+ * load, lifecycle_locks.c), so two bulk loads cannot deadlock on them.  Events of a statement this module did not see
  * start (the library was loaded by its first row's trigger) are applied at
  * its ExecutorFinish all the same; a COPY applies them before its commit
  * when it is a transaction of its own, else at once.
@@ -60,7 +60,7 @@ typedef struct CcQueued
 	Oid			owner;			/* the ledger's owner, whose rights apply it */
 	SubTransactionId subid;
 	int			depth;			/* exec_depth when it was queued */
-	uint32		bucket;			/* of the id it locks first (lifecycle_locks.c) */
+	uint32		bucket;			/* a hash of the id it is grouped by (lifecycle_locks.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
 } CcQueued;
@@ -224,6 +224,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 		 * statement could look, so it is applied at once.
 		 */
 		apply_queued(-1);
+		cc_notify_flush();
 	}
 }
 
@@ -349,6 +350,7 @@ apply_before_commit(void)
 	if (nqueued > 0 && !applying)
 	{
 		apply_queued(-1);
+		cc_notify_flush();
 		if (nqueued > 0)
 			elog(ERROR, "events of an ended subtransaction were left queued");
 		cc_store_close();
@@ -382,6 +384,8 @@ static void
 apply_statement(void)
 {
 	apply_queued(exec_depth > 0 ? exec_depth : -1);
+	if (!applying)
+		cc_notify_flush();
 }
 
 static void
@@ -433,7 +437,11 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	PG_END_TRY();
 	/* Not after COMMIT or ROLLBACK of a transaction block: nothing is left to apply then. */
 	if (IsTransactionState())
+	{
 		apply_queued(exec_depth);
+		if (!applying)
+			cc_notify_flush();
+	}
 }
 
 static void
@@ -445,6 +453,8 @@ batch_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			apply_before_commit();
+			/* Once no event is left to apply (lifecycle_locks.c). */
+			cc_lifecycle_release_claims();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:

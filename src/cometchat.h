@@ -203,6 +203,15 @@ extern char *cc_relation_name(Relation rel);
 extern void cc_report_missing_table(Oid namespace, const char *relname);
 extern void cc_report_nested_apply(void);
 
+/* What became of a delivery (cometchat.ingest_status, in its order). */
+typedef enum CcStatus
+{
+	CC_ACCEPTED,
+	CC_DUPLICATE,
+	CC_REJECTED,
+	CC_NUM_STATUSES
+} CcStatus;
+
 /* ingest.c */
 extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);
@@ -214,10 +223,15 @@ extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
 /* lifecycle_locks.c */
 extern uint32 cc_lifecycle_group(const CcEvent *ev, const CcValue **id);
 extern void cc_lifecycle_lock_all(CcEvent **evs, int n);
+extern void cc_lifecycle_release_claims(void);
 
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
+
+/* ingest_stats.c */
+extern void cc_stats_init(void);
+extern void cc_stats_count(const CcEvent *ev, CcStatus status);
 
 /* citus_guard.c */
 extern void cc_citus_guard_init(void);
@@ -233,5 +247,6 @@ typedef enum CcOnInvalid
 extern int	cc_on_invalid;
 extern int	cc_outcome_window;
 extern int	cc_batch_size;
+extern int	cc_stats_max;
 
 #endif							/* COMETCHAT_H */

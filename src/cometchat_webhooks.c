@@ -12,6 +12,8 @@
  *						commit), then are applied together
  *	lifecycle*.c		the lifecycle tables, from the events (see lifecycle.c)
  *	store.c				index lookups and row writes on the lifecycle tables
+ *	notify.c			NOTIFY when a call's or a session's status changes
+ *	ingest_stats.c		counters of accepted, duplicate and rejected deliveries
  *	citus_guard.c		refusing to write where Citus spread the tables
  *	common.c			helpers the others share
  */
@@ -19,13 +21,17 @@
 #include "store.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 PG_MODULE_MAGIC;
 
 int			cc_on_invalid = CC_ON_INVALID_QUARANTINE;
 int			cc_outcome_window = 300;
 int			cc_batch_size = 16384;
+int			cc_stats_max = 5000;
+static int	cc_stale_after_secs = 43200;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"quarantine", CC_ON_INVALID_QUARANTINE, false},
@@ -34,6 +40,8 @@ static const struct config_enum_entry on_invalid_options[] = {
 };
 
 void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(cc_stale_after);
 
 void
 _PG_init(void)
@@ -82,6 +90,59 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	/*
+	 * Off by default: notifying transactions wait for each other at commit,
+	 * and a queue no listener reads fills until ingestion fails.
+	 */
+	DefineCustomBoolVariable("cometchat.notify",
+							 "Whether a change of a call's or a session's status sends NOTIFY "
+							 "cometchat_lifecycle.",
+							 "One notification per row per statement, delivered at commit, with "
+							 "a JSON payload (table, ids, old and new status, event time).",
+							 &cc_notify,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Sizes the shared memory of cometchat.ingest_stats (ingest_stats.c): a
+	 * server start setting, which can only be defined while the server
+	 * starts.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("cometchat.stats_max",
+								"How many (app id, event kind) pairs cometchat.ingest_stats counts.",
+								"Past that, new pairs are counted in the row whose app_id and kind "
+								"are NULL.",
+								&cc_stats_max,
+								5000,
+								100,
+								1000000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+
+	/*
+	 * Read by the lifecycle views only (through cometchat.stale_after()), at
+	 * query time: the tables do not depend on it, so anyone may set it.  A
+	 * call or meeting may run for hours with nobody joining or leaving, so
+	 * silence alone means little: the default, 12 hours, is longer than a
+	 * working day's meeting, and still flags a lost end within the day.
+	 */
+	DefineCustomIntVariable("cometchat.stale_after",
+							"How long an open call or session instance may go without an event "
+							"before cometchat.call_lifecycle and cometchat.session_lifecycle call "
+							"it stale.",
+							"Stale rows get their last event's time as their estimated end.",
+							&cc_stale_after_secs,
+							43200,
+							1,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("cometchat");
 
 	/*
@@ -98,4 +159,20 @@ _PG_init(void)
 	cc_ingest_init();
 	cc_idempotency_init();
 	cc_citus_guard_init();
+	cc_stats_init();
+	cc_notify_init();
+}
+
+/*
+ * cometchat.stale_after(): the setting as an interval.  Being in the
+ * library, calling it defines the setting first, so the views never read a
+ * placeholder's unchecked string.
+ */
+Datum
+cc_stale_after(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = (int64) cc_stale_after_secs * USECS_PER_SEC;
+	PG_RETURN_INTERVAL_P(result);
 }

@@ -90,14 +90,6 @@ typedef struct CcColumnMap
 	int			att[CC_NUM_COLUMNS];
 } CcColumnMap;
 
-/* What happened to the row ingest() inserted, reported by the trigger. */
-typedef enum CcStatus
-{
-	CC_ACCEPTED,
-	CC_DUPLICATE,
-	CC_REJECTED
-} CcStatus;
-
 static const char *const status_labels[] = {"accepted", "duplicate", "rejected"};
 
 typedef struct CcOutcome
@@ -336,6 +328,7 @@ reject(Jsonb *payload, text *raw_body, ArrayType *problems, CcEvent *ev)
 	cc_leave_owner_context(&owner);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
+	cc_stats_count(ev, CC_REJECTED);
 	return id;
 }
 
@@ -541,6 +534,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 	{
 		cc_release_key_lock();
 		check_insert_policy(rel, ledger->root, payload);
+		cc_stats_count(&ev, CC_DUPLICATE);
 		report_outcome(CC_DUPLICATE, existing_id, digest, NULL, 0);
 		return PointerGetDatum(NULL);
 	}
@@ -557,6 +551,7 @@ cc_events_trigger(PG_FUNCTION_ARGS)
 			replace[map->att[c]] = true;
 	tuple = heap_modify_tuple(tuple, tupdesc, values, nulls, replace);
 
+	cc_stats_count(&ev, CC_ACCEPTED);
 	report_outcome(CC_ACCEPTED,
 				   DatumGetInt64(heap_getattr(tuple, map->att[COL_ID] + 1, tupdesc, &isnull)),
 				   digest, NULL, 0);

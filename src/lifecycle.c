@@ -34,9 +34,10 @@
  *					the stronger source wins (cometchat.fact_source).
  *	peak			peak_participants of an ended instance: the most intervals
  *					open at once.
- *	bucket			the advisory lock an id's rows are written under: one of
- *					CC_LOCK_BUCKETS, by a hash of (app_id, id)
- *					(lifecycle_locks.c).
+ *	id lock			the advisory lock an id's rows are written under, by a
+ *					64-bit hash of (app_id, id) (lifecycle_locks.c).
+ *	claim			what stands for the id locks of a bulk load: a row of its
+ *					own, uncommitted, in cometchat.lifecycle_claims.
  *	group			the events of a batch that share their id (the session id;
  *					for a call message without one, its conversation), applied
  *					one after the other with one CcGroup (lifecycle_group.c);
@@ -79,13 +80,20 @@
  *    a call row was taken from, that message's outcomes are retargeted.
  *  - peak_participants: recomputed from the instance's intervals when the
  *    instance has ended, and again if a late event changes an ended instance.
+ *  - last_event_at of an instance: the latest of its started_at, ended_at,
+ *    its intervals' joined_at and left_at and its recordings' started_at;
+ *    merged by GREATEST, and recomputed from those rows when rows move to a
+ *    new instance or an interval's left_at moves earlier (a stronger
+ *    source).  A calls row's is the latest time of its call_initiated
+ *    messages and its session's events, a plain GREATEST; outcome events do
+ *    not move it (a relink would move it back).
  *
- * Writers of one session id, and of one conversation, are serialized by the
- * lock of its bucket (lifecycle_locks.c).  Every table's rows are written
- * under one id's lock, except a calls row: its session id's events count on
- * it and set its times, its conversation's outcome events set its outcome.
- * Those writes go through cc_update_merge, which merges again into the row's
- * new version when the other writer got there first.
+ * Writers of one session id, and of one conversation, are serialized by its
+ * id lock, or a bulk load's claim of it (lifecycle_locks.c).  Every table's
+ * rows are written under one id's lock, except a calls row: its session id's
+ * events count on it and set its times, its conversation's outcome events
+ * set its outcome.  Those writes go through cc_update_merge, which merges
+ * again into the row's new version when the other writer got there first.
  *
  * Lookups are index scans and writes single-row inserts and updates, made
  * directly (store.c): no SQL statement is planned or started per event.  A
@@ -93,7 +101,7 @@
  *
  * Where the rules are:
  *	lifecycle.c				an event to its rules; a group of events
- *	lifecycle_locks.c		the bucket locks
+ *	lifecycle_locks.c		the id locks and claims
  *	lifecycle_merge.c		the merge rules of one column
  *	lifecycle_group.c		the write-behind engine: kept rows, kept intervals,
  *							pending writes, the flush
@@ -116,6 +124,7 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	if (kind == CC_UNKNOWN)
 		return;
 	apply.group = group;
+	cc_notify_event_time(cc_unix_to_timestamptz(ev->v[cc_shape_keys[ev->spec->shape].occurred_at].num));
 
 	apply.app = PointerGetDatum(cc_value_text(&ev->v[SLOT_APP]));
 	if (ev->v[SLOT_SESSION].present)
@@ -124,7 +133,13 @@ apply_event(CcEvent *ev, Oid namespace, CcGroup *group)
 	apply.store = cc_store_begin(namespace);
 	cc_point_intervals(group, apply.store);
 	if (ev->spec->shape != SHAPE_MESSAGE && ev->spec->flow == FLOW_RINGING)
+	{
+		Datum		t;
+
 		cc_ensure_call(&apply);
+		if (cc_event_time(ev, &t))
+			cc_touch_call(&apply, t);
+	}
 
 	switch (ev->spec->shape)
 	{

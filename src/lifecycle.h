@@ -18,19 +18,23 @@
  * and end (its session's earliest start, latest end: nothing reads them
  * before), and instances whose peak_participants is to be recomputed (col
  * S_PEAK).  A call's writes are made in one update.  Rows are named by their
- * keys, copied into the group's memory.
+ * keys, copied into the group's memory.  last_event_at (S_LAST, C_LAST) is
+ * merged by GREATEST, or (an instance whose rows moved, or whose interval
+ * lost a later left_at) recomputed from its rows at the flush.
  */
 typedef struct CcPendingWrite
 {
 	CcRelId		rel;			/* CC_SESSIONS or CC_CALLS */
-	int			col;			/* S_PCOUNT, S_RCOUNT, S_PEAK, C_PCOUNT, C_STARTED or
-								 * C_ENDED */
+	int			col;			/* S_PCOUNT, S_RCOUNT, S_PEAK, S_LAST, C_PCOUNT,
+								 * C_STARTED, C_ENDED or C_LAST */
 	Datum		app;
 	Datum		session;
 	TimestampTz started;		/* sessions: the instance */
-	int32		delta;			/* S_PEAK, C_STARTED, C_ENDED: 1 when wanted (S_PEAK:
-								 * the peak, once cc_flush_group computed it) */
-	TimestampTz at;				/* C_STARTED: the earliest; C_ENDED: the latest */
+	int32		delta;			/* S_PEAK, S_LAST, C_STARTED, C_ENDED, C_LAST: 1 when
+								 * wanted (S_PEAK: the peak, once cc_flush_group
+								 * computed it; S_LAST: CC_LAST_RECOMPUTE) */
+	TimestampTz at;				/* C_STARTED: the earliest; C_ENDED, S_LAST, C_LAST:
+								 * the latest */
 } CcPendingWrite;
 
 /* What the events of a group share: their pending writes, and what they learnt. */
@@ -116,6 +120,9 @@ typedef struct CcEventApply
 	CcRow		call;
 } CcEventApply;
 
+/* delta of an S_LAST write: recompute it from the instance's rows. */
+#define CC_LAST_RECOMPUTE 2
+
 /* A scan key of the store: col = v. */
 #define CC_KEY_EQ(col, v)	{(col), BTEqualStrategyNumber, (v)}
 
@@ -124,6 +131,25 @@ static inline Datum
 cc_time_datum(int64 secs)
 {
 	return TimestampTzGetDatum(cc_unix_to_timestamptz(secs));
+}
+
+/* The event's own time (the ledger's occurred_at); false when it has none. */
+static inline bool
+cc_event_time(const CcEvent *ev, Datum *t)
+{
+	CcSlot		slot = cc_shape_keys[ev->spec->shape].occurred_at;
+
+	if (slot == SLOT_NONE || !ev->v[slot].present)
+		return false;
+	*t = cc_time_datum(ev->v[slot].num);
+	return true;
+}
+
+/* Whether the table has the column (an optional one: a catalog before 1.5). */
+static inline bool
+cc_has_col(const CcRel *r, int col)
+{
+	return r->att[col] >= 0;
 }
 
 /* Whether two texts are the same bytes (ids and names: no collation). */
@@ -159,6 +185,9 @@ extern void cc_count_on_instance(CcEventApply *apply, Datum instance, int col);
 extern bool cc_call_known_to_exist(CcEventApply *apply);
 extern void cc_count_on_call(CcEventApply *apply);
 extern void cc_call_time(CcEventApply *apply, int col, Datum t);
+extern void cc_touch_call(CcEventApply *apply, Datum t);
+extern void cc_touch_instance(CcEventApply *apply, Datum instance, Datum t);
+extern void cc_recompute_last(CcEventApply *apply, Datum instance);
 extern void cc_recount_instance(CcEventApply *apply, Datum instance);
 extern void cc_recompute_peak(CcEventApply *apply, Datum instance);
 extern void cc_flush_group(CcGroup *group, Oid namespace);

@@ -318,6 +318,21 @@ merge_call_facts(CcRow *row, void *arg)
 	return true;
 }
 
+/*
+ * A call_initiated message merged into its row: its facts when it precedes
+ * the message they were taken from, and its sentAt into last_event_at.
+ */
+static bool
+merge_call_message(CcRow *row, void *arg)
+{
+	CcRow	   *mine = arg;
+	bool		changed = merge_call_facts(row, mine);
+
+	if (cc_has_col(row->r, C_LAST))
+		changed |= cc_merge_greatest(row, C_LAST, CC_GET(mine, C_LAST), CC_ISNULL(mine, C_LAST));
+	return changed;
+}
+
 void
 cc_apply_call_initiated(CcEventApply *apply)
 {
@@ -345,6 +360,8 @@ cc_apply_call_initiated(CcEventApply *apply)
 	cc_row_set_text(&mine, C_MEDIA, &ev->v[SLOT_MEDIA]);
 	CC_SET(&mine, C_INITIATED, initiated, false);
 	CC_SET(&mine, C_PCOUNT, Int32GetDatum(0), false);
+	if (cc_has_col(calls, C_LAST))
+		CC_SET(&mine, C_LAST, initiated, false);
 
 	/* The row of this call, and the message it was taken from until now. */
 	if (linked)
@@ -385,15 +402,16 @@ cc_apply_call_initiated(CcEventApply *apply)
 	}
 	else
 	{
+		bool		wins = CC_ISNULL(&row, C_CALL) || call_precedes(&mine, &row);
+
 		if (!CC_ISNULL(&row, C_CALL))
 		{
 			had_winner = true;
 			old_call_id = CC_GET(&row, C_CALL);
 			old_initiated = DatumGetTimestampTz(CC_GET(&row, C_INITIATED));
 		}
-		if (CC_ISNULL(&row, C_CALL) || call_precedes(&mine, &row))
-			cc_update_merge(apply->store, &row, merge_call_facts, &mine);
-		else
+		cc_update_merge(apply->store, &row, merge_call_message, &mine);
+		if (!wins)
 			return;				/* the row is taken from another message */
 	}
 
@@ -440,6 +458,7 @@ void
 cc_ensure_call(CcEventApply *apply)
 {
 	CcRow	   *row = &apply->call;
+	Datum		t;
 
 	if (cc_call_known_to_exist(apply))
 		return;
@@ -449,6 +468,8 @@ cc_ensure_call(CcEventApply *apply)
 		CC_SET(row, C_APP, apply->app, false);
 		CC_SET(row, C_SESSION, apply->session, false);
 		CC_SET(row, C_PCOUNT, Int32GetDatum(cc_count_names(apply, NULL)), false);
+		if (cc_has_col(row->r, C_LAST) && cc_event_time(apply->ev, &t))
+			CC_SET(row, C_LAST, t, false);
 		cc_insert(apply->store, row);
 		apply->call_found = true;
 		cc_keep_call_row(apply, row);

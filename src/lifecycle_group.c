@@ -523,6 +523,53 @@ cc_call_time(CcEventApply *apply, int col, Datum t)
 	pending->delta = 1;
 }
 
+/*
+ * last_event_at of the session id's call (C_LAST): the latest time of its
+ * events, merged at the end of the group.
+ */
+void
+cc_touch_call(CcEventApply *apply, Datum t)
+{
+	if (cc_has_col(cc_rel(apply->store, CC_CALLS), C_LAST))
+		cc_call_time(apply, C_LAST, t);
+}
+
+/*
+ * last_event_at of an instance (S_LAST): the latest of its rows' times
+ * (started_at, ended_at, its intervals' joined_at and left_at, its
+ * recordings' started_at).  A time added to it merges by GREATEST at the end
+ * of the group, unless the instance is to be recomputed from its rows.
+ */
+void
+cc_touch_instance(CcEventApply *apply, Datum instance, Datum t)
+{
+	CcPendingWrite *pending;
+	TimestampTz at = DatumGetTimestampTz(t);
+
+	if (!cc_has_col(cc_rel(apply->store, CC_SESSIONS), S_LAST))
+		return;
+	pending = pending_write(apply->group, CC_SESSIONS, S_LAST, apply->app, apply->session,
+							instance, true);
+	if (pending->delta == CC_LAST_RECOMPUTE)
+		return;
+	if (!pending->delta || at > pending->at)
+		pending->at = at;
+	pending->delta = 1;
+}
+
+/*
+ * The instance lost rows, or a row's later time: its last_event_at is
+ * recomputed from its rows at the end of the group (last_of).
+ */
+void
+cc_recompute_last(CcEventApply *apply, Datum instance)
+{
+	if (cc_has_col(cc_rel(apply->store, CC_SESSIONS), S_LAST))
+		pending_write(apply->group, CC_SESSIONS, S_LAST, apply->app, apply->session, instance,
+					  true)->delta = CC_LAST_RECOMPUTE;
+}
+
+/* Rows move between instances: the counts and last_event_at follow them. */
 void
 cc_recount_instance(CcEventApply *apply, Datum instance)
 {
@@ -538,6 +585,7 @@ cc_recount_instance(CcEventApply *apply, Datum instance)
 		if (pending)
 			pending->delta = 0;
 	}
+	cc_recompute_last(apply, instance);
 	if (!cc_fetch_instance(apply, instance, &row))
 		return;
 	if (cc_set_column(&row, S_PCOUNT, Int32GetDatum(cc_count_names(apply, &instance)), false) |
@@ -615,6 +663,50 @@ peak_of(CcEventApply *apply, Datum instance, TimestampTz ended)
 	return peak;
 }
 
+/*
+ * last_event_at of an instance, from its row and the rows that belong to it
+ * (see cc_touch_instance).
+ */
+static TimestampTz
+last_of(CcEventApply *apply, CcRow *instance_row)
+{
+	Datum		instance = CC_GET(instance_row, S_STARTED);
+	TimestampTz last = DatumGetTimestampTz(instance);
+	static const CcRelId rels[] = {CC_PARTICIPANTS, CC_RECORDINGS};
+
+	/* From the tables: cc_flush_group wrote the group's intervals first. */
+	Assert(apply->group->nnames == 0);
+	if (!CC_ISNULL(instance_row, S_ENDED))
+		last = Max(last, DatumGetTimestampTz(CC_GET(instance_row, S_ENDED)));
+	for (int i = 0; i < lengthof(rels); i++)
+	{
+		bool		is_participants = rels[i] == CC_PARTICIPANTS;
+		CcKey		keys[2] = {CC_KEY_EQ(is_participants ? P_APP : R_APP, apply->app),
+		CC_KEY_EQ(is_participants ? P_SESSION : R_SESSION, apply->session)};
+		int			times[2] = {is_participants ? P_JOINED : R_STARTED, P_LEFT};
+		CcScan		scan;
+
+		cc_scan_begin(&scan, cc_rel(apply->store, rels[i]), 2, keys, -1, ForwardScanDirection);
+		while (cc_scan_next(&scan))
+		{
+			bool		isnull;
+			Datum		inst = cc_scan_get(&scan, is_participants ? P_INSTANCE : R_INSTANCE, &isnull);
+
+			if (isnull || DatumGetTimestampTz(inst) != DatumGetTimestampTz(instance))
+				continue;
+			for (int j = 0; j < (is_participants ? 2 : 1); j++)
+			{
+				Datum		t = cc_scan_get(&scan, times[j], &isnull);
+
+				if (!isnull)
+					last = Max(last, DatumGetTimestampTz(t));
+			}
+		}
+		cc_scan_end(&scan);
+	}
+	return last;
+}
+
 /* The instance's peak is recomputed at the end of the group (cc_flush_group). */
 void
 cc_recompute_peak(CcEventApply *apply, Datum instance)
@@ -648,12 +740,16 @@ merge_writes(CcRow *row, void *arg)
 
 		if ((*pending)->rel == CC_SESSIONS && (*pending)->col == S_PEAK)
 			changed |= cc_set_column(row, S_PEAK, Int32GetDatum((*pending)->delta), false);
+		else if ((*pending)->rel == CC_SESSIONS && (*pending)->col == S_LAST)
+			changed |= (*pending)->delta == CC_LAST_RECOMPUTE ?
+				cc_set_column(row, S_LAST, at, false) :
+				cc_merge_greatest(row, S_LAST, at, false);
 		else if ((*pending)->rel == CC_SESSIONS || (*pending)->col == C_PCOUNT)
 			changed |= merge_add(row, *pending);
 		else if ((*pending)->col == C_STARTED)
 			changed |= cc_merge_least(row, C_STARTED, at, false);
-		else
-			changed |= cc_merge_greatest(row, C_ENDED, at, false);
+		else					/* C_ENDED, C_LAST */
+			changed |= cc_merge_greatest(row, (*pending)->col, at, false);
 	}
 	return changed;
 }
@@ -730,6 +826,9 @@ cc_flush_group(CcGroup *group, Oid namespace)
 					row_writes[j]->delta = peak_of(&apply, TimestampTzGetDatum(pending->started),
 												   DatumGetTimestampTz(CC_GET(&row, S_ENDED)));
 			}
+			else if (row_writes[j]->col == S_LAST && row_writes[j]->rel == CC_SESSIONS &&
+					 row_writes[j]->delta == CC_LAST_RECOMPUTE)
+				row_writes[j]->at = last_of(&apply, &row);
 		row_writes[nrow_writes] = NULL;
 		if (nrow_writes > 0)
 			cc_update_merge(apply.store, &row, merge_writes, row_writes);

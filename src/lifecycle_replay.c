@@ -4,6 +4,7 @@
  *		id order, through the lifecycle rules.
  */
 #include "cometchat.h"
+#include "store.h"
 
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -33,6 +34,8 @@ cc_replay(PG_FUNCTION_ARGS)
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT payload FROM cometchat.events ORDER BY id",
 									   0, NULL, NULL, NULL, true, 0);
+	/* Statuses do not change in a replay: nothing to notify (the abort ends it too). */
+	cc_notify_suppress(true);
 	for (;;)
 	{
 		SPITupleTable *batch;
@@ -62,6 +65,7 @@ cc_replay(PG_FUNCTION_ARGS)
 		}
 		SPI_freetuptable(batch);
 	}
+	cc_notify_suppress(false);
 	SPI_cursor_close(portal);
 	SPI_finish();
 	MemoryContextDelete(per_event);

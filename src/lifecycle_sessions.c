@@ -47,6 +47,31 @@ merge_interval(CcRow *row, CcRow *mine)
 }
 
 /*
+ * An interval new to its instance (old NULL), or changed from old to row:
+ * the instance's last_event_at takes its times, or is recomputed when the
+ * interval's left_at moved earlier (a stronger source) or went away.
+ */
+static void
+touch_interval_instance(CcEventApply *apply, const CcRow *old, CcRow *row)
+{
+	Datum		instance = CC_GET(row, P_INSTANCE);
+	TimestampTz last = DatumGetTimestampTz(CC_GET(row, P_JOINED));
+
+	if (CC_ISNULL(row, P_INSTANCE))
+		return;
+	if (old && !CC_ISNULL(old, P_LEFT) &&
+		(CC_ISNULL(row, P_LEFT) ||
+		 DatumGetTimestampTz(CC_GET(row, P_LEFT)) < DatumGetTimestampTz(CC_GET(old, P_LEFT))))
+	{
+		cc_recompute_last(apply, instance);
+		return;
+	}
+	if (!CC_ISNULL(row, P_LEFT))
+		last = Max(last, DatumGetTimestampTz(CC_GET(row, P_LEFT)));
+	cc_touch_instance(apply, instance, TimestampTzGetDatum(last));
+}
+
+/*
  * One join interval: find its instance, merge the interval, and when the
  * interval is new and its name is new to the instance (to the session id),
  * count it there (on the call).
@@ -116,6 +141,7 @@ apply_interval(CcEventApply *apply, const CcInterval *iv, bool defer_peak)
 		cc_row_copy(&row, &intervals->rows[found]);
 		if (merge_interval(&row, &mine))
 		{
+			touch_interval_instance(apply, &intervals->rows[found], &row);
 			cc_row_copy(&intervals->rows[found], &row);
 			if (intervals->state[found] == ROW_CLEAN)
 				intervals->state[found] = ROW_CHANGED;
@@ -124,6 +150,7 @@ apply_interval(CcEventApply *apply, const CcInterval *iv, bool defer_peak)
 	else
 	{
 		cc_keep_interval(apply->group, intervals, &mine, ROW_NEW);
+		touch_interval_instance(apply, NULL, &mine);
 
 		/* A name new to the instance (to the session id) counts there (on the call). */
 		if (has_instance && new_in_instance)
@@ -216,7 +243,10 @@ cc_apply_recording(CcEventApply *apply)
 	}
 	cc_insert(apply->store, &mine);
 	if (has_instance)
+	{
 		cc_count_on_instance(apply, instance, S_RCOUNT);
+		cc_touch_instance(apply, instance, started);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -362,6 +392,10 @@ cc_apply_instance(CcEventApply *apply)
 		CC_SET(&row, S_ENDED, ended_at, !is_end);
 		CC_SET(&row, S_PCOUNT, Int32GetDatum(0), false);
 		CC_SET(&row, S_RCOUNT, Int32GetDatum(0), false);
+		/* Its own times; those of the rows it adopts come at the flush. */
+		if (cc_has_col(sessions, S_LAST))
+			CC_SET(&row, S_LAST, is_end && DatumGetTimestampTz(ended_at) > DatumGetTimestampTz(started) ?
+				   ended_at : started, false);
 		cc_insert(apply->store, &row);
 	}
 	else
@@ -369,6 +403,8 @@ cc_apply_instance(CcEventApply *apply)
 		bool		changed = cc_merge_least(&row, S_MODE, mode, false);
 
 		end_changed = cc_merge_greatest(&row, S_ENDED, ended_at, !is_end);
+		if (end_changed && cc_has_col(sessions, S_LAST))
+			changed |= cc_merge_greatest(&row, S_LAST, ended_at, false);
 		if (changed || end_changed)
 			cc_update(apply->store, &row);
 	}

@@ -39,7 +39,7 @@ typedef struct CcTableDef
 {
 	const char *name;
 	const char *cols[CC_MAX_COLS];
-	/* Columns from this one on may be missing (a catalog before 1.4). */
+	/* Columns from this one on may be missing (a catalog before 1.4, 1.5). */
 	int			first_optional;
 	/* Sets the columns the store derives from the others, before a write. */
 	void		(*derive) (CcRow *row);
@@ -51,11 +51,11 @@ static void derive_call_key(CcRow *row);
 static const CcTableDef tables[CC_NUM_RELS] = {
 	[CC_SESSIONS] = {"sessions",
 	{"app_id", "session_id", "started_at", "mode", "ended_at", "participant_count",
-	"peak_participants", "recording_count"}},
+	"peak_participants", "recording_count", "last_event_at"}, S_LAST},
 	[CC_CALLS] = {"calls",
 	{"app_id", "session_id", "call_id", "conversation_id", "caller", "receiver",
 		"receiver_type", "media", "initiated_at", "started_at", "ended_at", "outcome",
-	"outcome_at", "participant_count", "call_key"}, C_KEY, derive_call_key},
+	"outcome_at", "participant_count", "call_key", "last_event_at"}, C_KEY, derive_call_key},
 	[CC_OUTCOMES] = {"call_outcomes",
 	{"app_id", "outcome_id", "conversation_id", "outcome", "sent_at", "linked_call_id"}},
 	[CC_PARTICIPANTS] = {"participants",
@@ -507,6 +507,14 @@ cc_rel(CcStore *store, CcRelId id)
 		}
 	}
 
+	/* The generated status whose changes are notified (notify.c). */
+	r->status_att = -1;
+	if (id == CC_CALLS || id == CC_SESSIONS)
+		for (int i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, i)->attname), "status") == 0)
+				r->status_att = i;
+
 	r->store = store;
 	r->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(r->rri, r->rel, id + 1, NULL, 0);
@@ -894,6 +902,28 @@ cc_writes(CcRelId id)
 }
 
 /*
+ * The status the row was written with, in the row too (a later update of
+ * the same copy compares with it); a change is told to notify.c.  old is
+ * the status the row had (InvalidOid: it is new).
+ */
+static void
+status_written(CcRow *row, TupleTableSlot *slot, Oid old)
+{
+	int			att = row->r->status_att;
+	bool		isnull;
+	Datum		status;
+
+	if (att < 0)
+		return;
+	status = slot_getattr(slot, att + 1, &isnull);
+	if (isnull)
+		return;
+	row->values[att] = status;
+	row->nulls[att] = false;
+	cc_notify_status(row, row->r->rri->ri_RangeTableIndex - 1, old, DatumGetObjectId(status));
+}
+
+/*
  * Inserts the row.
  */
 void
@@ -904,6 +934,7 @@ cc_insert(CcStore *store, CcRow *row)
 	store->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(row->r->rri, store->estate, slot);
 	row->tid = slot->tts_tid;
+	status_written(row, slot, InvalidOid);
 	written(store, row->r->rri);
 }
 
@@ -984,8 +1015,11 @@ try_update(CcStore *store, CcRow *row)
 	CcUpdateIndexes update_indexes;
 	TM_Result	result;
 	List	   *recheck = NIL;
+	Oid			old_status = InvalidOid;
 
 	Assert(ItemPointerIsValid(&tid));
+	if (row->r->status_att >= 0 && !row->nulls[row->r->status_att])
+		old_status = DatumGetObjectId(row->values[row->r->status_att]);
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row)
@@ -1033,6 +1067,7 @@ try_update(CcStore *store, CcRow *row)
 	ExecARUpdateTriggers(estate, rri, NULL, NULL, &tid, NULL, slot, recheck, NULL, false);
 	list_free(recheck);
 	row->tid = slot->tts_tid;
+	status_written(row, slot, old_status);
 	written(store, rri);
 	return true;
 }

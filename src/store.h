@@ -27,6 +27,7 @@
 #include "access/stratnum.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "utils/timestamp.h"
 
 typedef enum CcRelId
 {
@@ -43,10 +44,12 @@ typedef enum CcCol
 {
 	/* sessions */
 	S_APP = 0, S_SESSION, S_STARTED, S_MODE, S_ENDED, S_PCOUNT, S_PEAK, S_RCOUNT,
+	S_LAST,						/* 1.5 on */
 	/* calls */
 	C_APP = 0, C_SESSION, C_CALL, C_CONVERSATION, C_CALLER, C_RECEIVER, C_RECEIVER_TYPE,
 	C_MEDIA, C_INITIATED, C_STARTED, C_ENDED, C_OUTCOME, C_OUTCOME_AT, C_PCOUNT,
 	C_KEY,						/* derived by the store (1.4 on; see store.c) */
+	C_LAST,						/* 1.5 on */
 	/* call_outcomes */
 	O_APP = 0, O_ID, O_CONVERSATION, O_OUTCOME, O_SENT, O_LINKED,
 	/* participants */
@@ -70,6 +73,7 @@ typedef struct CcRel
 	int			att[CC_MAX_COLS];	/* CcCol -> 0-based attribute index */
 	TupleTableSlot *scan_slot;	/* the tuple an index scan is on */
 	TupleTableSlot *new_slot;	/* the values written */
+	int			status_att;		/* calls, sessions: the status column's index; else -1 */
 	/* Comparison functions of scan keys, by index, index column, strategy. */
 	RegProcedure procs[CC_CACHED_INDEXES][CC_CACHED_COLUMNS][BTMaxStrategyNumber + 1];
 } CcRel;
@@ -162,6 +166,14 @@ extern void cc_update_merge(CcStore *store, CcRow *row, CcMergeFn merge, void *a
 	((row)->values[(row)->r->att[col]] = (d), (row)->nulls[(row)->r->att[col]] = (isnull))
 
 extern Oid	cc_col_type(CcRel *r, int col);
+
+/* notify.c: NOTIFY on the status changes the store writes */
+extern bool cc_notify;
+extern void cc_notify_init(void);
+extern void cc_notify_event_time(TimestampTz t);
+extern void cc_notify_suppress(bool on);
+extern void cc_notify_status(const CcRow *row, CcRelId rel, Oid old_status, Oid new_status);
+extern void cc_notify_flush(void);
 extern Oid	cc_col_collation(CcRel *r, int col);
 
 #endif							/* COMETCHAT_STORE_H */

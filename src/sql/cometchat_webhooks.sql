@@ -207,6 +207,7 @@ CREATE TABLE cometchat.sessions (
     participant_count integer NOT NULL DEFAULT 0,
     peak_participants integer,
     recording_count   integer NOT NULL DEFAULT 0,
+    last_event_at     timestamptz,
     PRIMARY KEY (app_id, session_id, started_at)
 );
 COMMENT ON TABLE cometchat.sessions IS 'One row per media session instance, ringing calls (mode call) and call sessions (mode meet)';
@@ -220,6 +221,7 @@ COMMENT ON COLUMN cometchat.sessions.duration IS 'ended_at - started_at';
 COMMENT ON COLUMN cometchat.sessions.participant_count IS 'how many distinct names joined the instance';
 COMMENT ON COLUMN cometchat.sessions.peak_participants IS 'most participants present at once; computed when the session has ended, NULL while active';
 COMMENT ON COLUMN cometchat.sessions.recording_count IS 'how many recordings the instance has';
+COMMENT ON COLUMN cometchat.sessions.last_event_at IS 'the latest time the instance knows of: GREATEST of started_at, ended_at, its participants'' joined_at and left_at and its recordings'' started_at; cometchat.session_lifecycle calls the instance stale when it is active and this is older than cometchat.stale_after';
 
 -- One row per ringing call, keyed by the session id that call_initiated
 -- announces, or by its message id when it announced none.
@@ -250,6 +252,7 @@ CREATE TABLE cometchat.calls (
     -- the extension's C code (a replica identity may not hold a generated
     -- column: publications leave those out).
     call_key          text NOT NULL,
+    last_event_at     timestamptz,
     CHECK (session_id IS NOT NULL OR call_id IS NOT NULL)
 )
 -- A calls row is updated after it is inserted (answered, ended, counted):
@@ -285,6 +288,7 @@ COMMENT ON COLUMN cometchat.calls.outcome_at IS 'when that outcome was sent (its
 COMMENT ON COLUMN cometchat.calls.participant_count IS 'how many distinct names joined its session';
 COMMENT ON COLUMN cometchat.calls.status IS 'ended, else ongoing (started, or anyone joined), else the outcome, else initiated';
 COMMENT ON COLUMN cometchat.calls.duration IS 'ended_at - started_at: how long it was talked';
+COMMENT ON COLUMN cometchat.calls.last_event_at IS 'the latest time (occurred_at) of its events: its call_initiated messages and its session''s call_* events; outcome events (busy, cancelled, rejected, unanswered) do not move it; cometchat.call_lifecycle calls the call stale when it is initiated or ongoing and this is older than cometchat.stale_after';
 
 -- Outcome events (busy, cancelled, rejected, unanswered) carry no session
 -- id.  Each is kept here and linked to the call of the same conversation
@@ -356,6 +360,18 @@ COMMENT ON COLUMN cometchat.recordings.started_at IS 'when the recording started
 COMMENT ON COLUMN cometchat.recordings.duration IS 'its length (duration)';
 COMMENT ON COLUMN cometchat.recordings.recording_url IS 'where to download it (recording_url)';
 COMMENT ON COLUMN cometchat.recordings.recording_date IS 'its date as sent (recordingDate)';
+
+-- The ids a bulk load writes, each claimed by a row of its transaction
+-- while it is in progress (lifecycle_locks.c): it stands for the id's
+-- advisory lock, which a lock per id of a bulk load would overflow the
+-- shared lock table with.  Deleted before commit, so it only ever holds rows
+-- of transactions in progress; unlogged, since no claim outlives a crash.
+CREATE UNLOGGED TABLE cometchat.lifecycle_claims (
+    key bigint NOT NULL
+);
+CREATE INDEX lifecycle_claims_key ON cometchat.lifecycle_claims (key);
+COMMENT ON TABLE cometchat.lifecycle_claims IS 'Internal: the lifecycle ids a bulk load in progress writes, one uncommitted row each (see README, Backfills); empty when none runs';
+COMMENT ON COLUMN cometchat.lifecycle_claims.key IS 'a 64-bit hash of the app and the session id or conversation';
 
 ------------------------------------------------------------------------
 -- C functions
@@ -670,29 +686,46 @@ CREATE FUNCTION cometchat.verify()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    maintained jsonb;
-    diffs      jsonb;
+    snapshot text;
+    n int := 0;
 BEGIN
     LOCK TABLE cometchat.events IN SHARE MODE;
-    SELECT coalesce(jsonb_agg(jsonb_build_array(l.table_name, l.row_data)), '[]')
-      INTO maintained FROM cometchat._lifecycle_rows() l;
+    -- The maintained rows are copied to a temporary table (the recomputation
+    -- empties the tables themselves), named as no temporary table of the
+    -- session is: a caller's keeps its name and rows, and a second call in
+    -- the same transaction takes the name again after this one dropped it.
+    LOOP
+        snapshot := 'cometchat_verify_' || n;
+        EXIT WHEN pg_catalog.to_regclass('pg_temp.' || snapshot) IS NULL;
+        n := n + 1;
+    END LOOP;
+    EXECUTE pg_catalog.format(
+        'CREATE TEMPORARY TABLE pg_temp.%I ON COMMIT DROP AS
+         SELECT l.table_name, l.row_data FROM cometchat._lifecycle_rows() l', snapshot);
     -- Recompute inside a subtransaction and roll it back: the maintained
-    -- tables are left exactly as they were.
+    -- tables are left exactly as they were.  The rows returned stay (a
+    -- function's result is no part of the subtransaction).  Each row is
+    -- counted +1 when maintained, -1 when recomputed: a sum above zero is a
+    -- row that many times unexpected, below zero that many times missing
+    -- (EXCEPT ALL both ways); the grouping and the sort spill to disk past
+    -- work_mem, so memory does not grow with the ledger.
     BEGIN
         PERFORM cometchat.rebuild();
-        WITH m AS (SELECT e->>0 AS t, e->1 AS r FROM jsonb_array_elements(maintained) e),
-             f AS (SELECT l.table_name AS t, l.row_data AS r FROM cometchat._lifecycle_rows() l),
-             missing AS (SELECT t, r FROM f EXCEPT ALL SELECT t, r FROM m),
-             unexpected AS (SELECT t, r FROM m EXCEPT ALL SELECT t, r FROM f)
-        SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') INTO diffs FROM (
-            SELECT jsonb_build_array(t, 'missing', r) AS d FROM missing
-            UNION ALL
-            SELECT jsonb_build_array(t, 'unexpected', r) FROM unexpected) x;
+        RETURN QUERY EXECUTE pg_catalog.format(
+            'SELECT d.table_name, CASE WHEN d.n > 0 THEN ''unexpected'' ELSE ''missing'' END, d.row_data
+             FROM (SELECT s.table_name, s.row_data, pg_catalog.sum(s.n) AS n
+                   FROM (SELECT m.table_name, m.row_data, 1 AS n FROM pg_temp.%I m
+                         UNION ALL
+                         SELECT l.table_name, l.row_data, -1 FROM cometchat._lifecycle_rows() l) s
+                   GROUP BY s.table_name, s.row_data
+                   HAVING pg_catalog.sum(s.n) OPERATOR(pg_catalog.<>) 0) d,
+                  pg_catalog.generate_series(1, pg_catalog.abs(d.n)) g
+             ORDER BY 1, 2, 3', snapshot);
         RAISE EXCEPTION USING ERRCODE = 'P0004', MESSAGE = 'cometchat.verify rollback';
     EXCEPTION WHEN assert_failure THEN
         NULL;
     END;
-    RETURN QUERY SELECT d->>0, d->>1, d->2 FROM jsonb_array_elements(diffs) d;
+    EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', snapshot);
 END
 $$;
 COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained lifecycle tables and a recomputation from the ledger; no rows when consistent';
@@ -700,6 +733,14 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 ------------------------------------------------------------------------
 -- Querying lifecycles
 ------------------------------------------------------------------------
+
+-- The setting as an interval.  A C function: calling it loads the library,
+-- which defines the setting, so a session that never loaded it reads the
+-- default (or its own SET, checked then), never a placeholder string.
+CREATE FUNCTION cometchat.stale_after() RETURNS interval
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'cc_stale_after';
+COMMENT ON FUNCTION cometchat.stale_after() IS 'cometchat.stale_after as an interval: how long an open call or session instance may go without an event before the lifecycle views call it stale';
 
 -- answered and missed (1.4) name what a product team asks first; rejected
 -- (declined by the callee) and initiated (still ringing, or its outcome
@@ -722,11 +763,20 @@ SELECT c.app_id, c.session_id, c.call_id, c.conversation_id, c.caller, c.receive
                  FROM cometchat.recordings r
                  WHERE r.app_id = c.app_id AND r.session_id = c.session_id), '[]') AS recordings,
        c.status IN ('ongoing', 'ended') AS answered,
-       c.status IN ('busy', 'cancelled', 'unanswered') AS missed
+       c.status IN ('busy', 'cancelled', 'unanswered') AS missed,
+       c.last_event_at, x.stale,
+       CASE WHEN c.ended_at IS NOT NULL THEN c.ended_at
+            WHEN x.stale THEN c.last_event_at END AS estimated_end
 FROM cometchat.calls c
 LEFT JOIN LATERAL (SELECT s.peak_participants FROM cometchat.sessions s
                    WHERE s.app_id = c.app_id AND s.session_id = c.session_id
-                   ORDER BY s.started_at LIMIT 1) s ON true;
+                   ORDER BY s.started_at LIMIT 1) s ON true
+-- 1.5: open (initiated or ongoing) and silent for longer than the setting,
+-- at the time of the statement: derived here, so the tables stay a function
+-- of the ledger.
+CROSS JOIN LATERAL (SELECT coalesce(c.status IN ('initiated', 'ongoing')
+                                    AND c.last_event_at < statement_timestamp() - cometchat.stale_after(),
+                                    false) AS stale) x;
 COMMENT ON VIEW cometchat.call_lifecycle IS 'One row per ringing call (cometchat.calls) with its participants, recordings and whether it was answered or missed; reads the tables with the querying role''s rights';
 COMMENT ON COLUMN cometchat.call_lifecycle.app_id IS 'as cometchat.calls.app_id';
 COMMENT ON COLUMN cometchat.call_lifecycle.session_id IS 'as cometchat.calls.session_id';
@@ -749,6 +799,34 @@ COMMENT ON COLUMN cometchat.call_lifecycle.participants IS 'its session''s join 
 COMMENT ON COLUMN cometchat.call_lifecycle.recordings IS 'its session''s recordings, a JSON array of {started_at, duration, recording_url}';
 COMMENT ON COLUMN cometchat.call_lifecycle.answered IS 'status ongoing or ended: someone picked up';
 COMMENT ON COLUMN cometchat.call_lifecycle.missed IS 'status busy, cancelled or unanswered: nobody picked up and the callee did not decline (rejected is neither answered nor missed)';
+COMMENT ON COLUMN cometchat.call_lifecycle.last_event_at IS 'as cometchat.calls.last_event_at';
+COMMENT ON COLUMN cometchat.call_lifecycle.stale IS 'initiated or ongoing, and no event for longer than cometchat.stale_after (as of the statement''s start): its end (or outcome) was most likely lost';
+COMMENT ON COLUMN cometchat.call_lifecycle.estimated_end IS 'ended_at when it ended; last_event_at when stale; NULL otherwise';
+
+CREATE VIEW cometchat.session_lifecycle WITH (security_invoker = true) AS
+SELECT s.app_id, s.session_id, s.started_at, s.mode, s.status, s.ended_at, s.duration,
+       s.participant_count, s.peak_participants, s.recording_count, s.last_event_at,
+       x.stale,
+       CASE WHEN s.ended_at IS NOT NULL THEN s.ended_at
+            WHEN x.stale THEN s.last_event_at END AS estimated_end
+FROM cometchat.sessions s
+CROSS JOIN LATERAL (SELECT coalesce(s.ended_at IS NULL
+                                    AND s.last_event_at < statement_timestamp() - cometchat.stale_after(),
+                                    false) AS stale) x;
+COMMENT ON VIEW cometchat.session_lifecycle IS 'One row per session instance (cometchat.sessions), with whether it is stale (active, and silent for longer than cometchat.stale_after) and its estimated end; reads the tables with the querying role''s rights';
+COMMENT ON COLUMN cometchat.session_lifecycle.app_id IS 'as cometchat.sessions.app_id';
+COMMENT ON COLUMN cometchat.session_lifecycle.session_id IS 'as cometchat.sessions.session_id';
+COMMENT ON COLUMN cometchat.session_lifecycle.started_at IS 'as cometchat.sessions.started_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.mode IS 'as cometchat.sessions.mode';
+COMMENT ON COLUMN cometchat.session_lifecycle.status IS 'as cometchat.sessions.status';
+COMMENT ON COLUMN cometchat.session_lifecycle.ended_at IS 'as cometchat.sessions.ended_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.duration IS 'as cometchat.sessions.duration';
+COMMENT ON COLUMN cometchat.session_lifecycle.participant_count IS 'as cometchat.sessions.participant_count';
+COMMENT ON COLUMN cometchat.session_lifecycle.peak_participants IS 'as cometchat.sessions.peak_participants';
+COMMENT ON COLUMN cometchat.session_lifecycle.recording_count IS 'as cometchat.sessions.recording_count';
+COMMENT ON COLUMN cometchat.session_lifecycle.last_event_at IS 'as cometchat.sessions.last_event_at';
+COMMENT ON COLUMN cometchat.session_lifecycle.stale IS 'active, and no event for longer than cometchat.stale_after (as of the statement''s start): its end event was most likely lost';
+COMMENT ON COLUMN cometchat.session_lifecycle.estimated_end IS 'ended_at when it ended; last_event_at when stale; NULL otherwise';
 
 ------------------------------------------------------------------------
 -- Privileges
@@ -1167,7 +1245,11 @@ AS $$
         (12, 'reader', 'SELECT', 'TABLE cometchat.call_lifecycle'),
         (13, 'reader', 'SELECT', 'TABLE cometchat.event_log'),
         (14, 'payloads', 'SELECT', 'TABLE cometchat.events'),
-        (15, 'payloads', 'SELECT', 'TABLE cometchat.rejected')
+        (15, 'payloads', 'SELECT', 'TABLE cometchat.rejected'),
+        (16, 'reader', 'SELECT', 'TABLE cometchat.ingest_stats'),
+        (17, 'reader', 'EXECUTE', 'FUNCTION cometchat._ingest_stats()'),
+        (18, 'reader', 'SELECT', 'TABLE cometchat.delivery_lag'),
+        (19, 'reader', 'SELECT', 'TABLE cometchat.session_lifecycle')
     ) AS p(n, use, privilege, object)
     WHERE p.use = ANY ($1)
     GROUP BY p.privilege, p.object
@@ -1274,6 +1356,66 @@ REVOKE ALL ON FUNCTION cometchat.grant_receiver(regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.revoke_receiver(regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.grant_reader(regrole, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.revoke_reader(regrole) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Ingest statistics and delivery lag (1.5)
+--
+-- The counters live in shared memory (src/ingest_stats.c): a duplicate
+-- leaves no row, so they are the only record of CometChat's retries, and
+-- counting one costs no write.  They need the library in
+-- shared_preload_libraries; without it, reading them raises an error that
+-- says so.  They are not durable: a restart starts them from zero.  The
+-- view applies per-app security as event_log does.
+------------------------------------------------------------------------
+CREATE FUNCTION cometchat._ingest_stats(
+    OUT app_id text, OUT kind text, OUT accepted bigint, OUT duplicate bigint,
+    OUT rejected bigint, OUT since timestamptz)
+    RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'cc_ingest_stats';
+COMMENT ON FUNCTION cometchat._ingest_stats() IS 'internal: this database''s ingest counters, from shared memory (cometchat.ingest_stats)';
+
+CREATE VIEW cometchat.ingest_stats WITH (security_barrier = true) AS
+SELECT s.app_id, s.kind, s.accepted, s.duplicate, s.rejected, s.since
+FROM cometchat._ingest_stats() s
+WHERE (SELECT cometchat._sees_every_app()) OR cometchat.app_visible(s.app_id);
+COMMENT ON VIEW cometchat.ingest_stats IS 'Deliveries counted per app and event kind since the last reset or restart: accepted, duplicates and rejected, of committed transactions; needs cometchat_webhooks in shared_preload_libraries';
+COMMENT ON COLUMN cometchat.ingest_stats.app_id IS 'the app (appId); NULL when the payload had none that could be read, and for the pairs past cometchat.stats_max';
+COMMENT ON COLUMN cometchat.ingest_stats.kind IS 'the event kind (as cometchat.event_kind); NULL when the trigger could not be read';
+COMMENT ON COLUMN cometchat.ingest_stats.accepted IS 'deliveries stored in the ledger';
+COMMENT ON COLUMN cometchat.ingest_stats.duplicate IS 'deliveries of an event already stored (CometChat''s retries, a receiver''s resends): not stored again';
+COMMENT ON COLUMN cometchat.ingest_stats.rejected IS 'deliveries quarantined in cometchat.rejected';
+COMMENT ON COLUMN cometchat.ingest_stats.since IS 'when this row started counting: its first delivery after the last reset or server start';
+
+CREATE FUNCTION cometchat.reset_ingest_stats() RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'cc_reset_ingest_stats';
+COMMENT ON FUNCTION cometchat.reset_ingest_stats() IS 'forgets this database''s ingest counters (cometchat.ingest_stats); returns how many rows it removed';
+
+-- Delivery lag: how long after it happened each event was stored, per app
+-- and hour of arrival; a backlog shows as a growing lag.  Built on
+-- event_log, so readers see their apps only.  It reads the whole ledger:
+-- filter on hour to read less of the result, not of the ledger.
+CREATE VIEW cometchat.delivery_lag WITH (security_barrier = true) AS
+SELECT l.app_id,
+       date_trunc('hour', l.received_at) AS hour,
+       count(*) AS events,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY l.received_at - l.occurred_at) AS median_lag,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY l.received_at - l.occurred_at) AS p95_lag,
+       max(l.received_at - l.occurred_at) AS max_lag
+FROM cometchat.event_log l
+WHERE l.occurred_at IS NOT NULL
+GROUP BY l.app_id, date_trunc('hour', l.received_at);
+COMMENT ON VIEW cometchat.delivery_lag IS 'Per app and hour of arrival: how many events were stored and how long after they happened (received_at - occurred_at); reads the whole ledger';
+COMMENT ON COLUMN cometchat.delivery_lag.app_id IS 'the app';
+COMMENT ON COLUMN cometchat.delivery_lag.hour IS 'the hour the events were stored in (received_at, truncated in the session''s time zone)';
+COMMENT ON COLUMN cometchat.delivery_lag.events IS 'events stored in that hour (unknown kinds, which have no event time, left out)';
+COMMENT ON COLUMN cometchat.delivery_lag.median_lag IS 'median of received_at - occurred_at';
+COMMENT ON COLUMN cometchat.delivery_lag.p95_lag IS '95th percentile of received_at - occurred_at';
+COMMENT ON COLUMN cometchat.delivery_lag.max_lag IS 'largest received_at - occurred_at';
+
+REVOKE ALL ON FUNCTION cometchat._ingest_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.reset_ingest_stats() FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- pg_dump keeps the ledger and the quarantine (user data).  The lifecycle

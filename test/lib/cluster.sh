@@ -80,11 +80,19 @@ CONF
     if [[ -n ${CC_WAL_LEVEL:-} ]]; then
         echo "wal_level = $CC_WAL_LEVEL" >>"$CC_PGDATA/postgresql.conf"
     fi
-    # test/run's 15 cluster preloads pg_cron (Debian's postgresql-15-cron), for
-    # test/scripts/cron.sh; not under valgrind (its worker is not ours to check).
+    # The ingest counters (cometchat.ingest_stats) need the library loaded at
+    # server start; CC_PRELOAD=none leaves it out.  test/run's 15 cluster also
+    # preloads pg_cron (Debian's postgresql-15-cron), for test/scripts/cron.sh;
+    # not under valgrind (its worker is not ours to check).  Its jobs run in
+    # background workers: the cluster listens on no TCP port.
+    local preload=${CC_PRELOAD:-cometchat_webhooks}
+    [[ $preload == none ]] && preload=
     if [[ -n ${CC_PG_CRON:-} && -f $("$PGBIN/pg_config" --pkglibdir 2>/dev/null)/pg_cron.so ]] && ((!${CC_VALGRIND:-0})); then
-        # Jobs run in background workers: the cluster listens on no TCP port.
-        printf "shared_preload_libraries = 'pg_cron'\ncron.use_background_workers = on\n" >>"$CC_PGDATA/postgresql.conf"
+        preload=${preload:+$preload,}pg_cron
+        echo "cron.use_background_workers = on" >>"$CC_PGDATA/postgresql.conf"
+    fi
+    if [[ -n $preload ]]; then
+        echo "shared_preload_libraries = '$preload'" >>"$CC_PGDATA/postgresql.conf"
     fi
     local server=()
     if ((${CC_VALGRIND:-0})); then

@@ -46,6 +46,9 @@ cc_build() {
     rm -rf -- "$dir"
     mkdir -p "$dir"
     cp -R -- "$CC_ROOT/Makefile" "$CC_ROOT/cometchat_webhooks.control" "$CC_ROOT/src" "$dir/"
+    # Objects of a build by hand in the working tree are of whatever major
+    # it was made for: make would link them here as they are.
+    find "$dir/src" \( -name '*.o' -o -name '*.bc' -o -name '*.so' \) -delete
     # The scripts of every version are installed afresh: one left from
     # another build (make install never removes any) would shadow the
     # upgrade chain that CREATE EXTENSION ... VERSION takes.
