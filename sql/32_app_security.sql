@@ -139,7 +139,7 @@ LANGUAGE sql AS $$
 --    itself always shows a role only its own entries).
 ------------------------------------------------------------------------
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
-WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind = 'r' ORDER BY c.relname COLLATE "C";
+WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname COLLATE "C";
 SET ROLE regress_cc32_reader_a;
 SELECT * FROM pg_temp.visible();
 RESET ROLE;
@@ -152,7 +152,7 @@ RESET ROLE;
 ------------------------------------------------------------------------
 SELECT cometchat.enable_app_security();
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
-WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind = 'r' ORDER BY c.relname COLLATE "C";
+WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname COLLATE "C";
 SET ROLE regress_cc32_reader_a;
 SELECT * FROM pg_temp.visible();
 SELECT role_name, app_id FROM cometchat.app_access;
@@ -271,7 +271,7 @@ SELECT * FROM cometchat.verify();
 ------------------------------------------------------------------------
 SELECT cometchat.enable_app_security(false);
 SELECT c.relname, c.relrowsecurity FROM pg_class c
-WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind = 'r' ORDER BY c.relname COLLATE "C";
+WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname COLLATE "C";
 SET ROLE regress_cc32_reader_a;
 SELECT * FROM pg_temp.visible();
 RESET ROLE;
