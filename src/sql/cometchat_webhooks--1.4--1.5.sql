@@ -5,19 +5,23 @@
 -- 1.5: the ledger partitioned by event time, its upkeep and retirement
 -- (issue 16)
 --
--- The ledger becomes a table partitioned by cometchat.event_time(payload),
--- and the table it was becomes its default partition, events_default:
--- attached as the default partition of a table with no other partition it
--- needs no scan, so the update holds its locks for as long as renaming and
--- creating a few objects takes, whatever the ledger's size.  Its rows stay
--- where they are; cometchat.create_partitions() later moves them into
--- partitions of their months.  A partition may not have an identity column
--- of its own (17 and later refuse to attach one), so the ledger's ids move
--- to a new sequence of the same name on the partitioned table, set to where
--- the old one was.  The old table's unique key and indexes stay, renamed as
--- a fresh install names those of its default partition, and become the
--- partition's (no index is rebuilt).  Privileges granted on the ledger move
--- to the partitioned table, which receivers insert into.
+-- The ledger becomes a table partitioned by cometchat.event_time(payload).
+-- The table it was becomes its first partition, events_until_YYYYMMDD: the
+-- range from MINVALUE to the start of next month (UTC), so it takes this
+-- month's events until next month's partition (cometchat.create_partitions())
+-- takes over, and is retired whole once that start is old enough.  Its rows
+-- stay where they are, its unique key and indexes too (renamed as a
+-- partition's; no index is rebuilt), except the few its range cannot hold:
+-- those without a time (unknown triggers) and any dated after it, which
+-- move to a new default partition, events_default.  Attaching it checks
+-- every row against the range: one scan of the ledger under this update's
+-- lock (measured in BENCHMARKS.md), plus the one that finds the rows to
+-- move.  It leaves the extension, as every partition but the default one
+-- does: pg_dump dumps it as a table of the user's.  A partition may not have
+-- an identity column of its own (17 and later refuse to attach one), so the
+-- ledger's ids move to a new sequence of the same name on the partitioned
+-- table, set to where the old one was.  Privileges granted on the ledger
+-- move to the partitioned table, which receivers insert into.
 ------------------------------------------------------------------------
 -- The ledger's partition key (1.5): the time an event happened, read from
 -- the payload as the trigger reads it.  A receiver inserts the payload alone
@@ -59,33 +63,42 @@ $$;
 COMMENT ON FUNCTION cometchat._add_partition_keys(regclass) IS 'internal: gives a partition of the ledger its primary key on id, its unique key on (occurred_at, idempotency_key) and its indexes on session_id and call_id';
 
 -- Where the ledger's ids were, for its new sequence (the old one goes with
--- the identity of the old table): carried over in a setting of this
--- transaction.
+-- the identity of the old table), and the old table's new name: carried
+-- over in settings of this transaction.
 SELECT set_config('cc_upgrade.events_id', s.last_value || ',' || s.is_called, true)
 FROM cometchat.events_id_seq s;
+SELECT set_config('cc_upgrade.upper', (date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC' + interval '1 month')::text, true),
+       set_config('cc_upgrade.legacy',
+                  'events_until_' || to_char(date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMMDD'),
+                  true);
 
 DROP POLICY app_rows ON cometchat.events;
 DROP POLICY app_receive ON cometchat.events;
 DROP TRIGGER events_ingest ON cometchat.events;
--- Out of the extension first: that takes it off its list of tables to dump.
+-- Out of the extension first: that takes them off its list of tables to dump.
 ALTER EXTENSION cometchat_webhooks DROP SEQUENCE cometchat.events_id_seq;
+ALTER EXTENSION cometchat_webhooks DROP TABLE cometchat.events;
 ALTER TABLE cometchat.events ALTER COLUMN id DROP IDENTITY;
-ALTER TABLE cometchat.events RENAME TO events_default;
-ALTER TABLE cometchat.events_default RENAME CONSTRAINT events_pkey TO events_default_pkey;
-ALTER TABLE cometchat.events_default RENAME CONSTRAINT events_idempotency_key_key TO events_default_idempotency_key_key;
-ALTER INDEX cometchat.events_session RENAME TO events_default_session_id_idx;
-ALTER INDEX cometchat.events_call RENAME TO events_default_call_id_app_id_idx;
-DO $comments$
+DO $rename$
 DECLARE
+    legacy text := current_setting('cc_upgrade.legacy');
     col name;
 BEGIN
+    EXECUTE format('ALTER TABLE cometchat.events RENAME TO %I', legacy);
+    EXECUTE format('ALTER TABLE cometchat.%1$I RENAME CONSTRAINT events_pkey TO %2$I', legacy, legacy || '_pkey');
+    EXECUTE format('ALTER TABLE cometchat.%1$I RENAME CONSTRAINT events_idempotency_key_key TO %2$I',
+                   legacy, legacy || '_idempotency_key_key');
+    EXECUTE format('ALTER INDEX cometchat.events_session RENAME TO %I', legacy || '_session_id_idx');
+    EXECUTE format('ALTER INDEX cometchat.events_call RENAME TO %I', legacy || '_call_id_app_id_idx');
     FOR col IN SELECT a.attname FROM pg_attribute a
-               WHERE a.attrelid = 'cometchat.events_default'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+               WHERE a.attrelid = format('cometchat.%I', legacy)::regclass AND a.attnum > 0 AND NOT a.attisdropped
     LOOP
-        EXECUTE format('COMMENT ON COLUMN cometchat.events_default.%I IS NULL', col);
+        EXECUTE format('COMMENT ON COLUMN cometchat.%I.%I IS NULL', legacy, col);
     END LOOP;
+    EXECUTE format('COMMENT ON TABLE cometchat.%I IS %L', legacy,
+                   'the ledger''s events up to the update to 1.5 and of the rest of that month: a partition of cometchat.events');
 END
-$comments$;
+$rename$;
 
 -- (The NOT NULL constraints are named as PostgreSQL 18 names them on a new
 -- table, so that an update, where the old ledger keeps those names, names
@@ -122,8 +135,30 @@ COMMENT ON COLUMN cometchat.events.call_id IS 'the message id of call_initiated,
 COMMENT ON COLUMN cometchat.events.occurred_at IS 'when the event happened, from its own time field (sentAt, created_at, joined_at, left_at, destroyed_at, startTime); NULL for unknown kinds';
 COMMENT ON COLUMN cometchat.events.idempotency_key IS 'SHA-256 of the key text cometchat.idempotency_key(payload), unique with occurred_at; look an event up with cometchat.find_event()';
 
-ALTER TABLE cometchat.events ATTACH PARTITION cometchat.events_default DEFAULT;
+-- The default partition, filled before it is attached (no trigger runs on
+-- the rows it takes over) with the rows the old table's range cannot hold,
+-- in one scan of it; then attached (the only partition: no scan), then the
+-- old table (a scan that checks the range).
+CREATE TABLE cometchat.events_default (LIKE cometchat.events INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION);
+DO $split$
+DECLARE
+    legacy text := current_setting('cc_upgrade.legacy');
+    upper timestamptz := current_setting('cc_upgrade.upper')::timestamptz;
+    columns text := 'id, received_at, payload, app_id, region, webhook, trigger, kind, flow, '
+                    'session_id, call_id, occurred_at, idempotency_key';
+BEGIN
+    EXECUTE format('WITH moved AS (DELETE FROM cometchat.%1$I e '
+                   'WHERE cometchat.event_time(e.payload) IS NULL OR cometchat.event_time(e.payload) >= %2$L '
+                   'RETURNING %3$s) INSERT INTO cometchat.events_default (%3$s) SELECT %3$s FROM moved',
+                   legacy, upper, columns);
+    ALTER TABLE cometchat.events ATTACH PARTITION cometchat.events_default DEFAULT;
+    PERFORM cometchat._add_partition_keys('cometchat.events_default');
+    EXECUTE format('ALTER TABLE cometchat.events ATTACH PARTITION cometchat.%I FOR VALUES FROM (MINVALUE) TO (%L)',
+                   legacy, upper);
+END
+$split$;
 COMMENT ON TABLE cometchat.events_default IS 'the ledger''s default partition: events without a time (unknown triggers), and events of a range that has no partition yet (cometchat.create_partitions() moves those out)';
+SELECT pg_catalog.pg_extension_config_dump('cometchat.events_default', '');
 SELECT setval('cometchat.events_id_seq', split_part(current_setting('cc_upgrade.events_id'), ',', 1)::bigint,
               split_part(current_setting('cc_upgrade.events_id'), ',', 2)::boolean);
 SELECT pg_catalog.pg_extension_config_dump('cometchat.events_id_seq', '');
@@ -136,33 +171,34 @@ CREATE POLICY app_receive ON cometchat.events FOR INSERT WITH CHECK (cometchat.a
 
 DO $privileges$
 DECLARE
+    legacy regclass := format('cometchat.%I', current_setting('cc_upgrade.legacy'))::regclass;
     g record;
 BEGIN
-    IF (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = 'cometchat.events_default'::regclass) THEN
+    IF (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = legacy) THEN
         ALTER TABLE cometchat.events ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE cometchat.events_default DISABLE ROW LEVEL SECURITY;
+        EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', legacy);
     END IF;
     -- What was granted on the ledger, granted on the partitioned one, and
     -- taken from the partition (fresh installs grant nothing on it).
     FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
              FROM pg_class c, aclexplode(c.relacl) a
-             WHERE c.oid = 'cometchat.events_default'::regclass AND a.grantee <> c.relowner
+             WHERE c.oid = legacy AND a.grantee <> c.relowner
     LOOP
         EXECUTE format('GRANT %s ON cometchat.events TO %s%s', g.privilege_type,
                        CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
                        CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-        EXECUTE format('REVOKE %s ON cometchat.events_default FROM %s', g.privilege_type,
+        EXECUTE format('REVOKE %s ON %s FROM %s', g.privilege_type, legacy,
                        CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
     END LOOP;
     FOR g IN SELECT a.attname, x.grantee, x.privilege_type, x.is_grantable
              FROM pg_attribute a, aclexplode(a.attacl) x, pg_class c
-             WHERE a.attrelid = 'cometchat.events_default'::regclass AND a.attacl IS NOT NULL
+             WHERE a.attrelid = legacy AND a.attacl IS NOT NULL
                AND c.oid = a.attrelid AND x.grantee <> c.relowner
     LOOP
         EXECUTE format('GRANT %s (%I) ON cometchat.events TO %s%s', g.privilege_type, g.attname,
                        CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
                        CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-        EXECUTE format('REVOKE %s (%I) ON cometchat.events_default FROM %s', g.privilege_type, g.attname,
+        EXECUTE format('REVOKE %s (%I) ON %s FROM %s', g.privilege_type, g.attname, legacy,
                        CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
     END LOOP;
 END
@@ -184,7 +220,10 @@ WHERE (SELECT cometchat._sees_every_app()) OR cometchat.app_visible(e.app_id);
 -- out of the default partition the events of any range it creates;
 -- cometchat.retire_partitions() detaches (and drops) the ranges older than a
 -- given age.  Both take SHARE UPDATE EXCLUSIVE on the ledger first, so one
--- runs at a time; receivers' inserts go on meanwhile.  Retiring a range
+-- runs at a time, and receivers' inserts go on.  While they change the
+-- partitions they hold inserts off for a moment (create_partitions() with
+-- SHARE ROW EXCLUSIVE, retire_partitions() with the ACCESS EXCLUSIVE of a
+-- detach), and each waits at most lock_wait for that lock.  Retiring a range
 -- leaves the lifecycle tables as they are and records it in
 -- cometchat.retired_partitions: cometchat.retired_before() is the horizon
 -- before which the ledger is no longer complete, and rebuild() leaves the
@@ -238,7 +277,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION cometchat._partition_range(timestamptz, text) IS 'internal: the range of a partition of the given size (day, week, month; in UTC) a time falls in';
 
-CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month')
+CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month',
+                                            lock_wait interval DEFAULT '5 seconds')
     RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -251,6 +291,9 @@ DECLARE
     columns text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
                      FROM pg_attribute a
                      WHERE a.attrelid = 'cometchat.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    saved text := current_setting('lock_timeout');
+    missing text;
+    nothing boolean;
     r record;
     part text;
 BEGIN
@@ -265,13 +308,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how far ahead of now to have partitions, e.g. ahead => ''3 months''.';
     END IF;
-    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
-    -- Events already in the default partition are checked against (and
-    -- moved into) each range created: keep newcomers out until commit.
-    IF dflt IS NOT NULL THEN
-        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
+    IF lock_wait IS NULL OR lock_wait < interval '0' THEN
+        RAISE EXCEPTION 'invalid lock_wait "%"', lock_wait
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how long to wait for the ledger''s lock, e.g. lock_wait => ''5 seconds''.';
     END IF;
-    FOR r IN EXECUTE format($q$
+    -- The ranges to create: those from now to now + ahead, and those of the
+    -- events waiting in the default partition, less any that overlaps a
+    -- partition.
+    missing := format($q$
         WITH wanted AS (
             SELECT (cometchat._partition_range(t, $1)).*
             FROM generate_series(now(), now() + $2, ('1 ' || $1)::interval) t
@@ -284,7 +329,29 @@ BEGIN
                           WHERE NOT p.is_default
                             AND p.range_from < w.range_to AND w.range_from < p.range_to)
         ORDER BY w.range_from$q$,
-        coalesce(dflt::text, '(SELECT NULL::timestamptz AS occurred_at)')) USING size, ahead
+        coalesce(dflt::text, '(SELECT NULL::timestamptz AS occurred_at)'));
+    -- One run at a time; receivers go on meanwhile.  Nothing to create (most
+    -- runs): done, having held nobody up.
+    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
+    EXECUTE 'SELECT NOT EXISTS (' || missing || ')' INTO nothing USING size, ahead;
+    IF nothing THEN
+        RETURN;
+    END IF;
+    -- A row PostgreSQL routed to the default partition just before a range
+    -- is attached, and still waiting for the default partition's lock, would
+    -- find it no longer takes the row (its constraint is checked again) and
+    -- fail.  So wait for the inserts in progress and hold new ones off until
+    -- commit (SHARE ROW EXCLUSIVE): for as long as creating the partitions
+    -- and moving the default partition's rows of their ranges takes, which
+    -- is milliseconds while it holds few.  A backfill in progress could make
+    -- that wait long: wait at most lock_wait, then fail having done nothing.
+    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    LOCK TABLE cometchat.events IN SHARE ROW EXCLUSIVE MODE;
+    IF dflt IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
+    END IF;
+    PERFORM set_config('lock_timeout', saved, true);
+    FOR r IN EXECUTE missing USING size, ahead
     LOOP
         part := 'events_p' || to_char(r.range_from AT TIME ZONE 'UTC', 'YYYYMMDD');
         EXECUTE format('CREATE TABLE cometchat.%I (LIKE cometchat.events INCLUDING DEFAULTS '
@@ -307,7 +374,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION cometchat.create_partitions(interval, text) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created';
+COMMENT ON FUNCTION cometchat.create_partitions(interval, text, interval) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created; waits at most lock_wait for the ledger''s lock';
 
 CREATE FUNCTION cometchat.retired_before() RETURNS timestamptz
     LANGUAGE sql STABLE
@@ -357,7 +424,7 @@ $$;
 COMMENT ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) IS 'detaches the partitions of the ledger whose range ended more than older_than ago, and drops them (or leaves them, detached, to the caller); lifecycle rows are kept; returns what it retired';
 
 REVOKE ALL ON FUNCTION cometchat._add_partition_keys(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) FROM PUBLIC;
 
 -- After a retirement (1.5) the ledger lacks the events before the horizon

@@ -436,7 +436,10 @@ COMMENT ON FUNCTION cometchat._replay() IS 'internal: replays the ledger into th
 -- out of the default partition the events of any range it creates;
 -- cometchat.retire_partitions() detaches (and drops) the ranges older than a
 -- given age.  Both take SHARE UPDATE EXCLUSIVE on the ledger first, so one
--- runs at a time; receivers' inserts go on meanwhile.  Retiring a range
+-- runs at a time, and receivers' inserts go on.  While they change the
+-- partitions they hold inserts off for a moment (create_partitions() with
+-- SHARE ROW EXCLUSIVE, retire_partitions() with the ACCESS EXCLUSIVE of a
+-- detach), and each waits at most lock_wait for that lock.  Retiring a range
 -- leaves the lifecycle tables as they are and records it in
 -- cometchat.retired_partitions: cometchat.retired_before() is the horizon
 -- before which the ledger is no longer complete, and rebuild() leaves the
@@ -490,7 +493,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION cometchat._partition_range(timestamptz, text) IS 'internal: the range of a partition of the given size (day, week, month; in UTC) a time falls in';
 
-CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month')
+CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month',
+                                            lock_wait interval DEFAULT '5 seconds')
     RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -503,6 +507,9 @@ DECLARE
     columns text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
                      FROM pg_attribute a
                      WHERE a.attrelid = 'cometchat.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    saved text := current_setting('lock_timeout');
+    missing text;
+    nothing boolean;
     r record;
     part text;
 BEGIN
@@ -517,13 +524,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how far ahead of now to have partitions, e.g. ahead => ''3 months''.';
     END IF;
-    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
-    -- Events already in the default partition are checked against (and
-    -- moved into) each range created: keep newcomers out until commit.
-    IF dflt IS NOT NULL THEN
-        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
+    IF lock_wait IS NULL OR lock_wait < interval '0' THEN
+        RAISE EXCEPTION 'invalid lock_wait "%"', lock_wait
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how long to wait for the ledger''s lock, e.g. lock_wait => ''5 seconds''.';
     END IF;
-    FOR r IN EXECUTE format($q$
+    -- The ranges to create: those from now to now + ahead, and those of the
+    -- events waiting in the default partition, less any that overlaps a
+    -- partition.
+    missing := format($q$
         WITH wanted AS (
             SELECT (cometchat._partition_range(t, $1)).*
             FROM generate_series(now(), now() + $2, ('1 ' || $1)::interval) t
@@ -536,7 +545,29 @@ BEGIN
                           WHERE NOT p.is_default
                             AND p.range_from < w.range_to AND w.range_from < p.range_to)
         ORDER BY w.range_from$q$,
-        coalesce(dflt::text, '(SELECT NULL::timestamptz AS occurred_at)')) USING size, ahead
+        coalesce(dflt::text, '(SELECT NULL::timestamptz AS occurred_at)'));
+    -- One run at a time; receivers go on meanwhile.  Nothing to create (most
+    -- runs): done, having held nobody up.
+    LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
+    EXECUTE 'SELECT NOT EXISTS (' || missing || ')' INTO nothing USING size, ahead;
+    IF nothing THEN
+        RETURN;
+    END IF;
+    -- A row PostgreSQL routed to the default partition just before a range
+    -- is attached, and still waiting for the default partition's lock, would
+    -- find it no longer takes the row (its constraint is checked again) and
+    -- fail.  So wait for the inserts in progress and hold new ones off until
+    -- commit (SHARE ROW EXCLUSIVE): for as long as creating the partitions
+    -- and moving the default partition's rows of their ranges takes, which
+    -- is milliseconds while it holds few.  A backfill in progress could make
+    -- that wait long: wait at most lock_wait, then fail having done nothing.
+    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    LOCK TABLE cometchat.events IN SHARE ROW EXCLUSIVE MODE;
+    IF dflt IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
+    END IF;
+    PERFORM set_config('lock_timeout', saved, true);
+    FOR r IN EXECUTE missing USING size, ahead
     LOOP
         part := 'events_p' || to_char(r.range_from AT TIME ZONE 'UTC', 'YYYYMMDD');
         EXECUTE format('CREATE TABLE cometchat.%I (LIKE cometchat.events INCLUDING DEFAULTS '
@@ -559,7 +590,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION cometchat.create_partitions(interval, text) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created';
+COMMENT ON FUNCTION cometchat.create_partitions(interval, text, interval) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created; waits at most lock_wait for the ledger''s lock';
 
 CREATE FUNCTION cometchat.retired_before() RETURNS timestamptz
     LANGUAGE sql STABLE
@@ -609,7 +640,7 @@ $$;
 COMMENT ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) IS 'detaches the partitions of the ledger whose range ended more than older_than ago, and drops them (or leaves them, detached, to the caller); lifecycle rows are kept; returns what it retired';
 
 REVOKE ALL ON FUNCTION cometchat._add_partition_keys(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) FROM PUBLIC;
 
 ------------------------------------------------------------------------
