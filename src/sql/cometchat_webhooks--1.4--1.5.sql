@@ -95,8 +95,6 @@ BEGIN
     LOOP
         EXECUTE format('COMMENT ON COLUMN cometchat.%I.%I IS NULL', legacy, col);
     END LOOP;
-    EXECUTE format('COMMENT ON TABLE cometchat.%I IS %L', legacy,
-                   'the ledger''s events up to the update to 1.5 and of the rest of that month: a partition of cometchat.events');
 END
 $rename$;
 

@@ -184,6 +184,16 @@ else
 fi
 ingest "$FRESH" "$WORK/stream1.ndjson" "$WORK/fresh.status1" || { fail "$default_version: ingesting the first stream"; cat "$WORK/fresh.status1.err"; }
 
+# Two events the old ledger's range cannot hold after the update to 1.5:
+# one without a time (an unknown trigger) and one dated 2099.  The update
+# moves them to the default partition; the data compared below is the same.
+ODD_EVENTS="INSERT INTO cometchat.events (payload) VALUES
+    ('{\"trigger\": \"call_transcribed\", \"appId\": \"odd\", \"webhook\": \"w\", \"data\": {}}'),
+    ('{\"trigger\": \"meeting_started\", \"type\": \"meet\", \"appId\": \"odd\", \"region\": \"eu\", \"webhook\": \"w\", \"data\": {\"sessionId\": \"2099\", \"created_at\": 4070908800}}')"
+for db in "$UP" "$FRESH"; do
+    psql_ -d "$db" -c "$ODD_EVENTS" >/dev/null || fail "$db: storing an event without a time and one of 2099"
+done
+
 if psql_ -d "$UP" -c "ALTER EXTENSION cometchat_webhooks UPDATE" >"$WORK/update.log" 2>&1; then
     pass "ALTER EXTENSION cometchat_webhooks UPDATE"
 else
@@ -327,6 +337,59 @@ catalog() {
 }
 catalog "$UP" "$WORK/up.catalog"
 catalog "$FRESH" "$WORK/fresh.catalog"
+# From 1.4 on, the update makes the old ledger a partition of the new one,
+# events_until_YYYYMMDD: a table of the user's (no member of the extension,
+# as every partition create_partitions() makes), which a fresh installation
+# does not have.  It is left out of the comparison and checked here: a range
+# partition from MINVALUE to the start of the month after the update, with
+# the keys, indexes and trigger of the default partition (names aside), and
+# no member of the extension.
+legacy=$(sql_value "$UP" "SELECT coalesce(string_agg(partition_name, ','), '') FROM cometchat.ledger_partitions() WHERE NOT is_default")
+if [[ $(sql_value "$UP" "SELECT extversion >= '1.5' FROM pg_extension WHERE extname = 'cometchat_webhooks'") == t ]]; then
+    upper=$(sql_value "$UP" "SELECT to_char(date_trunc('month', now(), 'UTC') AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMMDD')")
+    if [[ $legacy == "events_until_$upper" ]]; then
+        pass "the old ledger is the partition $legacy"
+    else
+        fail "the partitions after the update are [$legacy], not [events_until_$upper]"
+    fi
+    shape=$(sql_value "$UP" "
+        WITH parts AS (SELECT format('cometchat.%I', p.partition_name)::regclass AS rel, p.is_default, p.range_from, p.range_to
+                       FROM cometchat.ledger_partitions() p),
+             facts AS (
+            SELECT r.is_default, 'index ' || regexp_replace(pg_get_indexdef(i.indexrelid), 'events_\w+', 'P', 'g') AS fact
+            FROM parts r JOIN pg_index i ON i.indrelid = r.rel
+            UNION ALL
+            SELECT r.is_default, 'constraint ' || regexp_replace(c.conname, 'events_\w+?_(pkey|idempotency_key_key)', 'P_\1')
+                   || ' ' || pg_get_constraintdef(c.oid)
+            FROM parts r JOIN pg_constraint c ON c.conrelid = r.rel AND c.contype IN ('p', 'u', 'c')
+            UNION ALL
+            SELECT r.is_default, 'trigger ' || t.tgname || ' ' || t.tgfoid::regproc
+            FROM parts r JOIN pg_trigger t ON t.tgrelid = r.rel
+            UNION ALL
+            SELECT r.is_default, 'member ' || EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                                      AND d.objid = r.rel AND d.deptype = 'e')
+            FROM parts r)
+        SELECT (SELECT string_agg(fact, '; ' ORDER BY fact) FROM facts WHERE NOT is_default)
+               = (SELECT string_agg(replace(fact, 'member true', 'member false'), '; ' ORDER BY fact) FROM facts WHERE is_default)
+               AND (SELECT count(*) FROM facts WHERE NOT is_default AND fact IN ('member false')) = 1
+               AND (SELECT range_from = '-infinity' FROM parts WHERE NOT is_default)")
+    if [[ $shape == t ]]; then
+        pass "$legacy has the default partition's keys, indexes and trigger, from MINVALUE, outside the extension"
+    else
+        fail "$legacy differs from the default partition in keys, indexes, trigger, range or membership"
+    fi
+    in_default=$(sql_value "$UP" "SELECT string_agg(coalesce(payload->'data'->>'sessionId', trigger), ',' ORDER BY id) FROM cometchat.events_default")
+    if [[ ,$in_default, == *,call_transcribed,* && ,$in_default, == *,2099,* ]]; then
+        pass "the update moved the events without a time or after the range to the default partition"
+    else
+        fail "the default partition holds [$in_default] after the update, which lacks call_transcribed or 2099"
+    fi
+    if [[ -n $legacy ]]; then
+        for f in up.catalog; do
+            grep -v -F "$legacy" "$WORK/$f" >"$WORK/$f.tmp" && mv "$WORK/$f.tmp" "$WORK/$f"
+        done
+    fi
+fi
 for section in extension 'config table' member function aggregate 'function attributes' type 'composite type attribute' \
                relation column constraint index trigger policy view sequence schema 'initial privileges' comment dependency; do
     awk -F '\t' -v s="$section" '$1 == s' "$WORK/up.catalog" >"$WORK/up.section"
@@ -396,7 +459,7 @@ SELECT 'grant_reader', cometchat.grant_reader('$READER');
 SELECT 'grant_receiver', cometchat.grant_receiver('$RECEIVER');
 SELECT 'privileges', c.relname, has_table_privilege('$READER', c.oid, 'SELECT'),
        has_any_column_privilege('$RECEIVER', c.oid, 'INSERT'), has_table_privilege('$RECEIVER', c.oid, 'SELECT')
-FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'v');
+FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition;
 SELECT 'execute', p.oid::regprocedure, has_function_privilege('$READER', p.oid, 'EXECUTE'),
        has_function_privilege('$RECEIVER', p.oid, 'EXECUTE')
 FROM pg_proc p WHERE p.pronamespace = 'cometchat'::regnamespace;
