@@ -276,6 +276,7 @@ $$;
 COMMENT ON FUNCTION cometchat._partition_range(timestamptz, text) IS 'internal: the range of a partition of the given size (day, week, month; in UTC) a time falls in';
 
 CREATE FUNCTION cometchat.create_partitions(ahead interval DEFAULT '3 months', size text DEFAULT 'month',
+                                            since timestamptz DEFAULT NULL,
                                             lock_wait interval DEFAULT '5 seconds')
     RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -306,18 +307,23 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how far ahead of now to have partitions, e.g. ahead => ''3 months''.';
     END IF;
+    IF since > now() THEN
+        RAISE EXCEPTION 'invalid start of the partitions to create: it is in the future'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the time of the oldest event to import, e.g. since => ''2026-01-01''; ahead covers the future.';
+    END IF;
     IF lock_wait IS NULL OR lock_wait < interval '0' THEN
         RAISE EXCEPTION 'invalid lock_wait "%"', lock_wait
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how long to wait for the ledger''s lock, e.g. lock_wait => ''5 seconds''.';
     END IF;
-    -- The ranges to create: those from now to now + ahead, and those of the
-    -- events waiting in the default partition, less any that overlaps a
-    -- partition.
+    -- The ranges to create: those from since (or now) to now + ahead, and
+    -- those of the events waiting in the default partition, less any that
+    -- overlaps a partition.
     missing := format($q$
         WITH wanted AS (
             SELECT (cometchat._partition_range(t, $1)).*
-            FROM generate_series(now(), now() + $2, ('1 ' || $1)::interval) t
+            FROM generate_series(coalesce($3, now()), now() + $2, ('1 ' || $1)::interval) t
             UNION
             SELECT (cometchat._partition_range(d.t, $1)).*
             FROM (SELECT DISTINCT date_trunc($1, e.occurred_at, 'UTC') AS t
@@ -331,7 +337,7 @@ BEGIN
     -- One run at a time; receivers go on meanwhile.  Nothing to create (most
     -- runs): done, having held nobody up.
     LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
-    EXECUTE 'SELECT NOT EXISTS (' || missing || ')' INTO nothing USING size, ahead;
+    EXECUTE 'SELECT NOT EXISTS (' || missing || ')' INTO nothing USING size, ahead, since;
     IF nothing THEN
         RETURN;
     END IF;
@@ -349,7 +355,7 @@ BEGIN
         EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', dflt);
     END IF;
     PERFORM set_config('lock_timeout', saved, true);
-    FOR r IN EXECUTE missing USING size, ahead
+    FOR r IN EXECUTE missing USING size, ahead, since
     LOOP
         part := 'events_p' || to_char(r.range_from AT TIME ZONE 'UTC', 'YYYYMMDD');
         EXECUTE format('CREATE TABLE cometchat.%I (LIKE cometchat.events INCLUDING DEFAULTS '
@@ -372,7 +378,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION cometchat.create_partitions(interval, text, interval) IS 'creates the partitions of the ledger from now to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created; waits at most lock_wait for the ledger''s lock';
+COMMENT ON FUNCTION cometchat.create_partitions(interval, text, timestamptz, interval) IS 'creates the partitions of the ledger from since (or now) to now + ahead (of a day, week or month each, in UTC), and those of the events waiting in the default partition, into which it moves them; returns what it created; waits at most lock_wait for the ledger''s lock';
 
 CREATE FUNCTION cometchat.retired_before() RETURNS timestamptz
     LANGUAGE sql STABLE
@@ -422,7 +428,7 @@ $$;
 COMMENT ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) IS 'detaches the partitions of the ledger whose range ended more than older_than ago, and drops them (or leaves them, detached, to the caller); lifecycle rows are kept; returns what it retired';
 
 REVOKE ALL ON FUNCTION cometchat._add_partition_keys(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.create_partitions(interval, text, timestamptz, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) FROM PUBLIC;
 
 -- After a retirement (1.5) the ledger lacks the events before the horizon
