@@ -15,9 +15,9 @@
 -- those without a time (unknown triggers) and any dated after it, which
 -- move to a new default partition, events_default.  Attaching it checks
 -- every row against the range: one scan of the ledger under this update's
--- lock (measured in BENCHMARKS.md), plus the one that finds the rows to
--- move.  It leaves the extension, as every partition but the default one
--- does: pg_dump dumps it as a table of the user's.  A partition may not have
+-- lock (measured in BENCHMARKS.md).  It leaves the extension, as every
+-- partition but the default one does: pg_dump dumps it as a table of the
+-- user's.  A partition may not have
 -- an identity column of its own (17 and later refuse to attach one), so the
 -- ledger's ids move to a new sequence of the same name on the partitioned
 -- table, set to where the old one was.  Privileges granted on the ledger
@@ -133,26 +133,39 @@ COMMENT ON COLUMN cometchat.events.call_id IS 'the message id of call_initiated,
 COMMENT ON COLUMN cometchat.events.occurred_at IS 'when the event happened, from its own time field (sentAt, created_at, joined_at, left_at, destroyed_at, startTime); NULL for unknown kinds';
 COMMENT ON COLUMN cometchat.events.idempotency_key IS 'SHA-256 of the key text cometchat.idempotency_key(payload), unique with occurred_at; look an event up with cometchat.find_event()';
 
--- The default partition, filled before it is attached (no trigger runs on
--- the rows it takes over) with the rows the old table's range cannot hold,
--- in one scan of it; then attached (the only partition: no scan), then the
--- old table (a scan that checks the range).
+-- The default partition takes over the rows the old table's range cannot
+-- hold (no trigger exists yet to run on them): found by occurred_at, which
+-- the old table's unique key leads with, so without reading the ledger.
+-- Then the old table is attached, which reads every row to check its range;
+-- only if a row's time, read from its payload as this version reads it, is
+-- not the occurred_at an earlier version stored, are the rows moved by the
+-- partition key itself, both ways, and the table attached again.  Last the
+-- default partition (small: little to check).
 CREATE TABLE cometchat.events_default (LIKE cometchat.events INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION);
 DO $split$
 DECLARE
-    legacy text := current_setting('cc_upgrade.legacy');
+    legacy regclass := format('cometchat.%I', current_setting('cc_upgrade.legacy'))::regclass;
     upper timestamptz := current_setting('cc_upgrade.upper')::timestamptz;
-    columns text := 'id, received_at, payload, app_id, region, webhook, trigger, kind, flow, '
-                    'session_id, call_id, occurred_at, idempotency_key';
+    move constant text := 'WITH moved AS (DELETE FROM %1$s e WHERE %3$s RETURNING %4$s) '
+                          'INSERT INTO %2$s (%4$s) SELECT %4$s FROM moved';
+    columns constant text := 'id, received_at, payload, app_id, region, webhook, trigger, kind, flow, '
+                             'session_id, call_id, occurred_at, idempotency_key';
+    attach constant text := 'ALTER TABLE cometchat.events ATTACH PARTITION %s FOR VALUES FROM (MINVALUE) TO (%L)';
 BEGIN
-    EXECUTE format('WITH moved AS (DELETE FROM cometchat.%1$I e '
-                   'WHERE cometchat.event_time(e.payload) IS NULL OR cometchat.event_time(e.payload) >= %2$L '
-                   'RETURNING %3$s) INSERT INTO cometchat.events_default (%3$s) SELECT %3$s FROM moved',
-                   legacy, upper, columns);
+    EXECUTE format(move, legacy, 'cometchat.events_default',
+                   format('e.occurred_at IS NULL OR e.occurred_at >= %L', upper), columns);
+    BEGIN
+        EXECUTE format(attach, legacy, upper);
+    EXCEPTION WHEN check_violation THEN
+        EXECUTE format(move, legacy, 'cometchat.events_default',
+                       format('cometchat.event_time(e.payload) IS NULL OR cometchat.event_time(e.payload) >= %L', upper),
+                       columns);
+        EXECUTE format(move, 'cometchat.events_default', legacy,
+                       format('cometchat.event_time(e.payload) < %L', upper), columns);
+        EXECUTE format(attach, legacy, upper);
+    END;
     ALTER TABLE cometchat.events ATTACH PARTITION cometchat.events_default DEFAULT;
     PERFORM cometchat._add_partition_keys('cometchat.events_default');
-    EXECUTE format('ALTER TABLE cometchat.events ATTACH PARTITION cometchat.%I FOR VALUES FROM (MINVALUE) TO (%L)',
-                   legacy, upper);
 END
 $split$;
 COMMENT ON TABLE cometchat.events_default IS 'the ledger''s default partition: events without a time (unknown triggers), and events of a range that has no partition yet (cometchat.create_partitions() moves those out)';
