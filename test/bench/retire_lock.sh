@@ -7,10 +7,15 @@
 # past month by one INSERT, then runs 4 pgbench clients, each inserting one
 # new event per transaction into the current month for D seconds (default
 # 30), and a third of the way in retires the past month (detach and drop,
-# cometchat.retire_partitions()).  Prints how long the retire took, and the
-# clients' latency (median, p99, max) before it and while it ran.
+# cometchat.retire_partitions()); two thirds of the way in,
+# cometchat.create_partitions() creates one more month ahead (it holds
+# inserts off, SHARE ROW EXCLUSIVE, while it creates and attaches it, which
+# checks the default partition's rows against the new range).  Prints how long
+# each call took (the server's time, and psql's from start to exit), and the
+# clients' latency (median, p99, max) before the retire and while each ran.
 #
 #   PGHOST=... PGPORT=... PGUSER=postgres test/bench/retire_lock.sh [N] [D]
+#   test/bench/run --retire-lock [N] [D]     (on a private cluster)
 #
 # Run it alone on the machine (flock /tmp/cometchat-suite.lock ...).
 set -euo pipefail
@@ -53,21 +58,30 @@ SQL
 bench=$!
 sleep $((D / 3))
 t0=$(date +%s.%N)
-psql_ -d "$DB" -c "SELECT partition_name, dropped FROM cometchat.retire_partitions(now() - '2025-02-01'::timestamptz)"
+psql_ -d "$DB" -c '\timing on' -c "SELECT partition_name, dropped FROM cometchat.retire_partitions(now() - '2025-02-01'::timestamptz)"
 t1=$(date +%s.%N)
+sleep $((D / 3))
+psql_ -d "$DB" -At -c "SELECT 'default partition: ' || count(*) || ' events' FROM cometchat.events_default"
+t2=$(date +%s.%N)
+psql_ -d "$DB" -c '\timing on' -c "SELECT partition_name, moved FROM cometchat.create_partitions('2 months')"
+t3=$(date +%s.%N)
 wait "$bench"
 tail -4 "$WORK/pgbench.out"
 # The log: client, transaction, latency (us), script, epoch seconds, us (end of each transaction).
-cat "$WORK"/live.* | awk -v t0="$t0" -v t1="$t1" '
+cat "$WORK"/live.* | awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" '
     { end = $5 + $6 / 1e6; start = end - $3 / 1e6;
-      if (end < t0 - 0.5) print "before", $3; else if (start <= t1 && end >= t0) print "during", $3 }' |
-    sort -k1,1 -k2,2n | awk -v d="$(echo "$t1 - $t0" | bc)" '
+      if (end < t0 - 0.5) print "1before~the~retire", $3;
+      if (start <= t1 && end >= t0) print "2during~the~retire", $3;
+      if (start <= t3 && end >= t2) print "3during~create_partitions()", $3 }' |
+    sort -k1,1 -k2,2n | awk -v d1="$(echo "$t1 - $t0" | bc)" -v d2="$(echo "$t3 - $t2" | bc)" '
     { v[$1, ++n[$1]] = $2 }
     END {
-        printf "retire_partitions(): %.0f ms\n", d * 1000;
+        printf "retire_partitions(): %.0f ms, create_partitions(): %.0f ms (psql from start to exit)\n",
+               d1 * 1000, d2 * 1000;
         for (k in n) {
             c = n[k];
-            printf "%s the retire: %d transactions, latency median %.1f ms, p99 %.1f ms, max %.1f ms\n",
-                k, c, v[k, int(c * 0.5) + 1] / 1000, v[k, int(c * 0.99) + 1] / 1000, v[k, c] / 1000
+            label = substr(k, 2); gsub("~", " ", label);
+            printf "%s: %d transactions, latency median %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                label, c, v[k, int(c * 0.5) + 1] / 1000, v[k, int(c * 0.99) + 1] / 1000, v[k, c] / 1000
         }
-    }'
+    }' | sort

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# test/bench/ledger_growth.sh: what ingesting into the current month costs as
+# the ledger grows, against the database libpq's environment names (PGHOST,
+# PGPORT, PGUSER, PGDATABASE), which must have the extension, be empty, and
+# be reached as a superuser.  test/bench/run --growth gives it a private
+# cluster.  See test/bench/README.md.
+#
+#   test/bench/ledger_growth.sh [--sizes N[,N...]] [--rows R] [--bulk B] [--seed S] [--quick]
+#
+# Generates one chunk of realistic traffic with test/gen/stream.sql, as
+# test/bench/verify.sh does (100,000 ringing calls and 10,000 meetings across
+# 10 apps: 881,258 deliveries).  At each size of --sizes (default
+# 0,5000000,20000000), after filling the ledger up to it with history, it
+# measures, into the current month:
+#   - single-row ingest: pgbench, 4 clients, one payload per transaction,
+#     R payloads (default 600,000: about 30 s) of the chunk moved to this
+#     month, under app ids of their own;
+#   - bulk ingest: one INSERT ... SELECT of the chunk's first B deliveries
+#     (default 200,000), moved to this month under app ids of their own;
+# each beside its baseline, the same payloads the same way into a plain
+# table (id bigserial PRIMARY KEY, payload jsonb), emptied before each, run
+# right after it.  History is loaded through the real ingest path: copies of
+# the chunk, each under app ids of its own and moved to a month of its own
+# before this one (copy k about k months back), one INSERT ... SELECT each,
+# after cometchat.create_partitions() has made the copy's months (when the
+# function exists: on an unpartitioned ledger it runs as well).  Before each
+# measurement: VACUUM ANALYZE and CHECKPOINT.
+#
+# Times are moved by rewriting the 10-digit epoch numbers of a payload's
+# text: a payload's times all move by the same whole number of millions of
+# seconds (11.6 days), so every event keeps its order and its gaps.
+#
+# Prints one line per measurement, then a table: the rates, each figure's
+# ratio to its baseline, and that ratio as a fraction of the same at the
+# first size (the empty ledger): the baseline factors out the machine's drift.
+set -euo pipefail
+
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd -- "$HERE/../.." && pwd -P)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
+
+SIZES=0,5000000,20000000
+ROWS=600000
+BULK=200000
+SEED=20240304
+N_CALLS=100000
+N_MEETINGS=10000
+while (($# > 0)); do
+    case $1 in
+        --sizes) SIZES=${2:?--sizes takes N[,N...]}; shift ;;
+        --rows) ROWS=${2:?--rows takes a number}; shift ;;
+        --bulk) BULK=${2:?--bulk takes a number}; shift ;;
+        --seed) SEED=${2:?--seed takes a number}; shift ;;
+        --quick) SIZES=0,60000; ROWS=8000; BULK=4000; N_CALLS=4000; N_MEETINGS=400 ;;
+        *) echo "ledger_growth.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $SIZES =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "ledger_growth.sh: --sizes takes N[,N...]" >&2; exit 2; }
+for n in "$ROWS" "$BULK" "$SEED"; do
+    [[ $n =~ ^[0-9]+$ ]] || { echo "ledger_growth.sh: $n is not a number" >&2; exit 2; }
+done
+
+say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+sql() { psql_do -At -c "$1" </dev/null; }
+
+TMP=$(mktemp -d /tmp/cometchat-growth-bench.XXXXXX)
+chmod 0755 "$TMP"
+trap 'rm -rf -- "$TMP"' EXIT
+RESULTS=$TMP/results
+: >"$RESULTS"
+
+[[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "ledger_growth.sh: the ledger is not empty" >&2; exit 2; }
+PARTITIONED=$(sql "SELECT to_regproc('cometchat.create_partitions') IS NOT NULL")
+
+say "generating one chunk of the stream (test/gen/stream.sql, seed $SEED)"
+psql_do -f "$ROOT/test/gen/stream.sql" </dev/null >/dev/null
+psql_do <<SQL
+CREATE SCHEMA growth;
+CREATE TABLE growth.chunk AS
+    SELECT seq, payload FROM cc_gen.stream($SEED, $N_CALLS, $N_MEETINGS, n_apps => 10);
+CREATE TABLE growth.plain (id bigserial PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE growth.bulk (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE SEQUENCE growth.cursor;
+-- The 4-digit prefixes of the chunk's epoch times, and its first and last.
+CREATE TABLE growth.prefixes AS
+    SELECT DISTINCT left(m[1], 4)::int AS p
+    FROM growth.chunk, regexp_matches(payload::text, '\\m(1[0-9]{9})\\M', 'g') m;
+-- One delivery of each hour of the chunk: the months a moved copy covers
+-- are the months of its moved samples.
+CREATE TABLE growth.samples AS
+    SELECT DISTINCT ON (date_trunc('hour', cometchat.event_time(payload))) seq, payload
+    FROM growth.chunk WHERE cometchat.event_time(payload) IS NOT NULL
+    ORDER BY date_trunc('hour', cometchat.event_time(payload)), seq;
+CREATE TABLE growth.span AS
+    SELECT extract(epoch FROM min(cometchat.event_time(payload)))::bigint AS t_min,
+           extract(epoch FROM max(cometchat.event_time(payload)))::bigint AS t_max,
+           extract(epoch FROM date_trunc('month', now(), 'UTC'))::bigint AS this_month
+    FROM growth.chunk;
+-- The expression that rewrites a payload: its app id suffixed, its times
+-- moved by d million seconds (each prefix rewritten in the order that never
+-- rewrites a prefix an earlier replacement made).
+CREATE FUNCTION growth.moved(d int, suffix text) RETURNS text LANGUAGE plpgsql AS \$\$
+DECLARE
+    e text := format('jsonb_set(payload, ''{appId}'', to_jsonb((payload->>''appId'') || %L))::text', suffix);
+    q int;
+BEGIN
+    FOR q IN SELECT p FROM growth.prefixes ORDER BY CASE WHEN d > 0 THEN -p ELSE p END
+    LOOP
+        e := format('regexp_replace(%s, %L, %L, ''g'')', e, '\\m' || q || '([0-9]{6})\\M', (q + d) || '\\1');
+    END LOOP;
+    RETURN '(' || e || ')::jsonb';
+END
+\$\$;
+SQL
+CHUNK_N=$(sql "SELECT count(*) FROM growth.chunk")
+((ROWS <= CHUNK_N)) || { echo "ledger_growth.sh: --rows is more than the chunk's $CHUNK_N deliveries" >&2; exit 2; }
+say "   $CHUNK_N deliveries, from $(sql "SELECT to_timestamp(t_min) || ' to ' || to_timestamp(t_max) FROM growth.span")"
+# The move to this month (its first event at or after the month's start),
+# and the step between copies of the history (at least the chunk's span).
+D_NOW=$(sql "SELECT ceil((this_month - t_min) / 1e6)::int FROM growth.span")
+STEP=$(sql "SELECT greatest(3, ceil((t_max - t_min) / 1e6)::int + 1) FROM growth.span")
+D_HIST=$(sql "SELECT floor((this_month - t_max) / 1e6)::int FROM growth.span")
+
+# add_partitions EXPRESSION: one event of each month the rewritten chunk
+# covers (from its hourly samples), then create_partitions(), which makes
+# those months (a user's upkeep would have made them before their events
+# arrived); the copy's INSERT then skips those few as duplicates.
+add_partitions() {
+    [[ $PARTITIONED == t ]] || return 0
+    sql "INSERT INTO cometchat.events (payload)
+         SELECT DISTINCT ON (m) p FROM (SELECT $1 AS p FROM growth.samples) c,
+              LATERAL (SELECT date_trunc('month', cometchat.event_time(c.p), 'UTC') AS m) t
+         WHERE m IS NOT NULL ORDER BY m" >/dev/null
+    sql "SELECT count(*) FROM cometchat.create_partitions()" >/dev/null
+}
+
+# pgbench_rate TABLE: rows per second of R single-row inserts into TABLE.
+pgbench_rate() {
+    local per_client=$((ROWS / 4))
+    sql "SELECT setval('growth.cursor', 1, false)" >/dev/null
+    echo "INSERT INTO $1 (payload) SELECT payload FROM growth.live WHERE seq = (SELECT nextval('growth.cursor'));" >"$TMP/insert.sql"
+    PGOPTIONS='-c synchronous_commit=off' "$PGBIN/pgbench" -n -c 4 -j 2 -M prepared -t "$per_client" \
+        -f "$TMP/insert.sql" >"$TMP/pgbench.out" 2>&1 </dev/null || { cat "$TMP/pgbench.out" >&2; exit 1; }
+    if grep -q 'number of failed transactions: [1-9]' "$TMP/pgbench.out"; then
+        cat "$TMP/pgbench.out" >&2
+        exit 1
+    fi
+    awk '/^tps = / {printf "%.0f", $3 * 1}' "$TMP/pgbench.out"
+}
+
+# bulk_rate TABLE: rows per second of one INSERT ... SELECT of the bulk stream.
+bulk_rate() {
+    local t0 t1
+    t0=$EPOCHREALTIME
+    sql "INSERT INTO $1 (payload) SELECT payload FROM growth.bulk ORDER BY seq" >/dev/null
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" -v n="$BULK_N" 'BEGIN {printf "%.0f", n / (b - a)}'
+}
+
+measure() {
+    local i=$1 events live_ext live_base bulk_ext bulk_base
+    say "at $(sql "SELECT count(*) FROM cometchat.events") events: preparing this month's streams"
+    sql "TRUNCATE growth.live, growth.bulk" >/dev/null
+    sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($D_NOW, '-live$i')")
+         FROM (SELECT seq, payload FROM growth.chunk ORDER BY seq LIMIT $ROWS) c" >/dev/null
+    sql "INSERT INTO growth.bulk SELECT seq, $(sql "SELECT growth.moved($D_NOW, '-bulk$i')")
+         FROM growth.chunk ORDER BY seq LIMIT $BULK" >/dev/null
+    BULK_N=$(sql "SELECT count(*) FROM growth.bulk")
+    add_partitions "$(sql "SELECT growth.moved($D_NOW, '-live$i')")"
+    sql "TRUNCATE growth.plain" >/dev/null
+    sql "VACUUM ANALYZE" >/dev/null
+    sql "CHECKPOINT" >/dev/null
+    events=$(sql "SELECT count(*) FROM cometchat.events")
+    say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')")"
+    live_ext=$(pgbench_rate cometchat.events)
+    live_base=$(pgbench_rate growth.plain)
+    say "   single-row: $live_ext ev/s, baseline $live_base ev/s"
+    sql "TRUNCATE growth.plain" >/dev/null
+    sql "CHECKPOINT" >/dev/null
+    bulk_ext=$(bulk_rate cometchat.events)
+    bulk_base=$(bulk_rate growth.plain)
+    say "   bulk ($BULK_N payloads): $bulk_ext ev/s, baseline $bulk_base ev/s"
+    echo "$events|$live_ext|$live_base|$bulk_ext|$bulk_base" >>"$RESULTS"
+}
+
+copies=0
+i=0
+IFS=, read -r -a sizes <<<"$SIZES"
+for size in "${sizes[@]}"; do
+    while (($(sql "SELECT count(*) FROM cometchat.events") < size)); do
+        # Copy k: app ids suffixed -hk, about k months before this one.
+        copies=$((copies + 1))
+        expr=$(sql "SELECT growth.moved($((D_HIST - STEP * (copies - 1))), '-h$copies')")
+        add_partitions "$expr"
+        sql "INSERT INTO cometchat.events (payload) SELECT $expr FROM growth.chunk ORDER BY seq" >/dev/null
+        say "   history copy $copies ingested: $(sql "SELECT count(*) FROM cometchat.events") events"
+    done
+    i=$((i + 1))
+    measure "$i"
+done
+
+# The events landed in the partitions of their months: the default partition
+# holds only events without a time (verify() is not run: minutes at size).
+if [[ $PARTITIONED == t ]]; then
+    say "events with a time in the default partition: $(sql "SELECT count(*) FROM cometchat.events_default WHERE occurred_at IS NOT NULL"), quarantined: $(sql "SELECT count(*) FROM cometchat.rejected")"
+fi
+echo
+echo "| events in the ledger | single-row, ev/s (baseline) | ratio | vs empty | bulk INSERT ... SELECT, ev/s (baseline) | ratio | vs empty |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+awk -F'|' '
+    NR == 1 { l0 = $2 / $3; b0 = $4 / $5 }
+    { printf "| %\047d | %\047d (%\047d) | %.3f | %.2f | %\047d (%\047d) | %.3f | %.2f |\n",
+             $1, $2, $3, $2 / $3, ($2 / $3) / l0, $4, $5, $4 / $5, ($4 / $5) / b0 }' "$RESULTS"
