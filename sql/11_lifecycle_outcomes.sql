@@ -181,3 +181,63 @@ DROP ROLE regress_lifecycle_user;
 SHOW cometchat.outcome_window;
 
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 9. Two different outcome events with one message id (app1, 402): a
+--    rejected one in p1_user_p2 at 09:00:10 and a busy one in p3_user_p4
+--    at 09:00:05.  The row is taken from the event that precedes the other
+--    (earliest sentAt, then outcome, then conversation), here the busy
+--    one, linked to the call of p3_user_p4; the call of p1_user_p2 keeps
+--    no outcome.  The same rows in both orders, one event per statement
+--    and both in one multi-row INSERT (a batch, applied grouped by
+--    conversation).
+------------------------------------------------------------------------
+-- The content each way leaves, and how many differences verify() finds.
+CREATE FUNCTION pg_temp.content_after(multirow boolean, VARIADIC payloads jsonb[],
+    OUT content text, OUT differences bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  CALL pg_temp.reset();
+  IF multirow THEN
+    INSERT INTO cometchat.events (payload) SELECT p FROM unnest(payloads) WITH ORDINALITY u(p, n) ORDER BY n;
+  ELSE
+    PERFORM pg_temp.feed(VARIADIC payloads);
+  END IF;
+  SELECT count(*) INTO differences FROM cometchat.verify();
+  content := pg_temp.snapshot();
+END $$;
+CREATE TEMP TABLE same_id AS
+SELECT how, (pg_temp.content_after(multirow, VARIADIC CASE WHEN reverse THEN ARRAY[c2, c1, o2, o1]
+                                                          ELSE ARRAY[c1, c2, o1, o2] END)).*
+FROM (VALUES (pg_temp.initiated('401', 'p1_user_p2', 'p1', 'p2', 1700038800, 'S-p12'),
+              pg_temp.initiated('403', 'p3_user_p4', 'p3', 'p4', 1700038800, 'S-p34'),
+              pg_temp.outcome('rejected', '402', 'p1_user_p2', 'p2', 'p1', 1700038810),
+              pg_temp.outcome('busy', '402', 'p3_user_p4', 'p4', 'p3', 1700038805))) e(c1, c2, o1, o2),
+     (VALUES (1, 'single-row, rejected first', false, false), (2, 'single-row, busy first', false, true),
+             (3, 'multi-row, rejected first', true, false), (4, 'multi-row, busy first', true, true))
+       w(n, how, multirow, reverse)
+ORDER BY n;
+SELECT count(*) AS runs, count(DISTINCT content) AS distinct_contents, sum(differences) AS differences
+FROM same_id;
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();
+SELECT cometchat.rebuild();
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM cometchat.verify();
+
+-- Ties: the same sentAt, then the outcome decides (cancelled before
+-- unanswered); the same sentAt and outcome, then the conversation
+-- (q1_user_q2 before q3_user_q4; these two have one idempotency key but
+-- for the webhook id).  Every order gives one content.
+SELECT * FROM pg_temp.every_order(
+  pg_temp.initiated('411', 'q1_user_q2', 'q1', 'q2', 1700038800, 'S-q12'),
+  pg_temp.outcome('unanswered', '412', 'q1_user_q2', 'q1', 'q2', 1700038845),
+  pg_temp.outcome('cancelled', '412', 'q1_user_q2', 'q1', 'q2', 1700038845));
+SELECT * FROM pg_temp.outcomes();
+SELECT * FROM pg_temp.every_order(
+  pg_temp.initiated('421', 'q1_user_q2', 'q1', 'q2', 1700038800, 'S-q12'),
+  pg_temp.initiated('423', 'q3_user_q4', 'q3', 'q4', 1700038800, 'S-q34'),
+  pg_temp.outcome('cancelled', '422', 'q3_user_q4', 'q3', 'q4', 1700038830),
+  pg_temp.outcome('cancelled', '422', 'q1_user_q2', 'q1', 'q2', 1700038830, webhook => 'wh2'));
+SELECT * FROM pg_temp.calls();
+SELECT * FROM pg_temp.outcomes();

@@ -148,3 +148,24 @@ SELECT * FROM pg_temp.sessions();
 SELECT * FROM pg_temp.participants();
 
 SELECT * FROM cometchat.verify();
+
+------------------------------------------------------------------------
+-- 7. An end event's occupant that belongs to an earlier instance: the
+--    09:05 instance's call_ended lists Ann from 09:00, inside the 09:00
+--    instance, which another call_ended had already ended.  Ann's interval
+--    goes to the 09:00 instance, whose peak is recomputed too (it stayed 0
+--    when that call_ended came after the other two events).  (Two end
+--    events of one session and destroyed_at differ only in their webhook
+--    id.)  Every order: one content.
+------------------------------------------------------------------------
+SELECT * FROM pg_temp.every_order(
+  pg_temp.ended('call_ended', 'S-peak', 1700038800, 1700039400, jsonb_build_array(
+    pg_temp.occ('Ann', 1700039100, 1700039300), pg_temp.occ('Bob', 1700039100, 1700039400))),
+  pg_temp.started('call_started', 'S-peak', 1700039100),
+  pg_temp.ended('call_ended', 'S-peak', 1700039100, 1700039400, jsonb_build_array(
+    pg_temp.occ('Ann', 1700038800, 1700039300), pg_temp.occ('Bob', 1700039100, 1700039400)),
+    webhook => 'wh2'));
+SELECT * FROM pg_temp.sessions() WHERE session_id = 'S-peak';
+SELECT * FROM pg_temp.participants() WHERE session_id = 'S-peak';
+
+SELECT * FROM cometchat.verify();

@@ -31,6 +31,12 @@
  * its ExecutorFinish all the same; a COPY applies them before its commit
  * when it is a transaction of its own, else at once.
  *
+ * The replay behind cometchat.rebuild() queues the ledger's events here too,
+ * so that it applies them batch by batch like a bulk load
+ * (cc_batch_apply_pending applies its last batch).  Its events take no id
+ * locks nor claims (cc_batch_add_unlocked): its table locks already keep
+ * every other writer out, and a claim per id would grow with the ledger.
+ *
  * Subtransactions: an event belongs to the subtransaction that queued it.
  * An aborted subtransaction's events leave the queue (their memory, in its
  * CurTransactionContext, goes with it); a committed one's pass to its
@@ -63,6 +69,7 @@ typedef struct CcQueued
 	uint32		bucket;			/* a hash of the id it is grouped by (lifecycle_locks.c) */
 	const CcValue *id;			/* that id */
 	int64		seq;			/* arrival order */
+	bool		needs_locks;	/* its ids' locks are to be taken (not the replay's) */
 } CcQueued;
 
 static CcQueued **queue = NULL;	/* in TopTransactionContext */
@@ -161,6 +168,8 @@ copy_event(const CcEvent *ev)
 	return q;
 }
 
+static void add_event(CcEvent *ev, Oid namespace, Oid owner, bool needs_locks);
+
 /*
  * Queues an accepted event of the ledger in namespace, owned by owner;
  * applies the current subtransaction's events when there are
@@ -168,6 +177,23 @@ copy_event(const CcEvent *ev)
  */
 void
 cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
+{
+	add_event(ev, namespace, owner, true);
+}
+
+/*
+ * The same, for a caller whose table locks keep every other writer of the
+ * lifecycle tables out until its transaction ends (the replay): the event
+ * is applied without the locks of its ids (lifecycle_locks.c).
+ */
+void
+cc_batch_add_unlocked(CcEvent *ev, Oid namespace, Oid owner)
+{
+	add_event(ev, namespace, owner, false);
+}
+
+static void
+add_event(CcEvent *ev, Oid namespace, Oid owner, bool needs_locks)
 {
 	MemoryContext old;
 	CcQueued   *q;
@@ -192,6 +218,7 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 	q->subid = GetCurrentSubTransactionId();
 	q->depth = exec_depth;
 	q->seq = next_seq++;
+	q->needs_locks = needs_locks;
 	q->bucket = cc_lifecycle_group(&q->ev, &q->id);
 
 	if (nqueued == queue_cap)
@@ -226,6 +253,17 @@ cc_batch_add(CcEvent *ev, Oid namespace, Oid owner)
 		apply_queued(-1);
 		cc_notify_flush();
 	}
+}
+
+/*
+ * Applies now what the current subtransaction queued at the current depth
+ * or deeper: for a caller that queued events itself (the replay) and reads
+ * the tables next, within its statement.
+ */
+void
+cc_batch_apply_pending(void)
+{
+	apply_queued(exec_depth > 0 ? exec_depth - 1 : -1);
 }
 
 static int
@@ -275,6 +313,8 @@ apply_queued(int above_depth)
 	int			n;
 	CcQueued  **batch;
 	CcEvent   **events;
+	CcEvent   **to_lock;
+	int			nlock = 0;
 	volatile bool pushed_snapshot = false;
 
 	/* (No writes in parallel mode: what is queued waits for the commit.) */
@@ -293,8 +333,13 @@ apply_queued(int above_depth)
 	if (n > 1)
 		qsort(batch, n, sizeof(CcQueued *), queued_cmp);
 	events = palloc(sizeof(CcEvent *) * n);
+	to_lock = palloc(sizeof(CcEvent *) * n);
 	for (int i = 0; i < n; i++)
+	{
 		events[i] = &batch[i]->ev;
+		if (batch[i]->needs_locks)
+			to_lock[nlock++] = events[i];
+	}
 
 	applying = true;
 	PG_TRY();
@@ -307,7 +352,8 @@ apply_queued(int above_depth)
 			PushActiveSnapshot(GetTransactionSnapshot());
 			pushed_snapshot = true;
 		}
-		cc_lifecycle_lock_all(events, n);
+		if (nlock > 0)
+			cc_lifecycle_lock_all(to_lock, nlock);
 		/* AFTER row triggers of the lifecycle tables fire at the end of the batch. */
 		AfterTriggerBeginQuery();
 		for (int i = 0, end; i < n; i = end)
@@ -336,6 +382,7 @@ apply_queued(int above_depth)
 		applying = false;
 	}
 	PG_END_TRY();
+	pfree(to_lock);
 	pfree(events);
 	pfree(batch);
 }

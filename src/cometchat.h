@@ -217,7 +217,6 @@ extern void cc_ingest_init(void);
 extern Oid	cc_enum_label(Oid enumtypid, const char *label);
 
 /* lifecycle.c */
-extern void cc_lifecycle_apply(CcEvent *ev, Oid namespace);
 extern void cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace);
 
 /* lifecycle_locks.c */
@@ -228,6 +227,8 @@ extern void cc_lifecycle_release_claims(void);
 /* batch.c */
 extern void cc_batch_init(void);
 extern void cc_batch_add(CcEvent *ev, Oid namespace, Oid owner);
+extern void cc_batch_add_unlocked(CcEvent *ev, Oid namespace, Oid owner);
+extern void cc_batch_apply_pending(void);
 
 /* ingest_stats.c */
 extern void cc_stats_init(void);

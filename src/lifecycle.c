@@ -41,7 +41,7 @@
  *	group			the events of a batch that share their id (the session id;
  *					for a call message without one, its conversation), applied
  *					one after the other with one CcGroup (lifecycle_group.c);
- *					rebuild()'s replay makes each event a group of its own.
+ *					rebuild()'s replay forms its groups as a bulk load does.
  *	kept rows		copies of rows the group read or wrote (the session id's
  *					instances, its calls row), used instead of a lookup while
  *					the table has had no other write (cc_writes).
@@ -202,11 +202,4 @@ cc_lifecycle_apply_many(CcEvent **evs, int n, Oid namespace)
 	cc_flush_group(&group, namespace);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(group_cxt);
-}
-
-void
-cc_lifecycle_apply(CcEvent *ev, Oid namespace)
-{
-	cc_lifecycle_lock_all(&ev, 1);
-	cc_lifecycle_apply_many(&ev, 1, namespace);
 }

@@ -422,6 +422,56 @@ cc_apply_call_initiated(CcEventApply *apply)
 	relink_outcomes(apply, conversation, initiated, call_id);
 }
 
+/*
+ * Several distinct outcome events may carry one message id (a payload that
+ * reuses one, or another trigger or sentAt for it): the row is taken from
+ * the one that precedes the others, by a total order on what the row keeps
+ * of it: the earliest sent_at, then the first outcome (in the order of
+ * cometchat.call_status), then the smallest conversation_id.  Events equal
+ * in all three make the same row.  The rule reads the events alone, so the
+ * row, and its call's outcome, is the same whatever order they arrive in,
+ * one statement each, in one bulk load or in a replay.
+ */
+static const int outcome_order[] = {O_SENT, O_OUTCOME, O_CONVERSATION};
+
+static bool
+outcome_precedes(CcRow *a, CcRow *b)
+{
+	for (int i = 0; i < lengthof(outcome_order); i++)
+	{
+		int			col = outcome_order[i];
+		int			c = cc_column_cmp(a->r, col, CC_GET(a, col), CC_GET(b, col));
+
+		if (c != 0)
+			return c < 0;
+	}
+	return false;
+}
+
+/*
+ * An outcome row taken from another event now: its values are mine, it is
+ * linked again from them, and the calls it left and joined take their
+ * outcome again.
+ */
+static void
+replace_outcome(CcEventApply *apply, CcRow *row, CcRow *mine)
+{
+	bool		was_linked = !CC_ISNULL(row, O_LINKED);
+	Datum		old_call_id = CC_GET(row, O_LINKED);
+	Datum		call_id = (Datum) 0;
+	bool		linked;
+
+	for (int i = 0; i < lengthof(outcome_order); i++)
+		CC_SET(row, outcome_order[i], CC_GET(mine, outcome_order[i]), false);
+	linked = outcome_target(apply, CC_GET(row, O_CONVERSATION), CC_GET(row, O_SENT), &call_id);
+	CC_SET(row, O_LINKED, call_id, !linked);
+	cc_update(apply->store, row);
+	if (was_linked && !(linked && cc_texts_equal(old_call_id, call_id)))
+		recompute_call_outcome(apply, old_call_id);
+	if (linked)
+		recompute_call_outcome(apply, call_id);
+}
+
 void
 cc_apply_outcome(CcEventApply *apply)
 {
@@ -431,24 +481,31 @@ cc_apply_outcome(CcEventApply *apply)
 	Datum		conversation = PointerGetDatum(cc_value_text(&ev->v[SLOT_CONVERSATION]));
 	Datum		sent = cc_time_datum(ev->v[SLOT_SENT_AT].num);
 	CcKey		keys[2] = {CC_KEY_EQ(O_ID, outcome_id), CC_KEY_EQ(O_APP, apply->app)};
+	CcRow		mine;
 	CcRow		row;
 	Datum		call_id = (Datum) 0;
 	bool		linked;
 
-	if (cc_fetch(&row, outcomes, 2, keys, -1, ForwardScanDirection))
-		return;					/* the same outcome message, seen before */
-	cc_row_init(&row, outcomes);
-	CC_SET(&row, O_APP, apply->app, false);
-	CC_SET(&row, O_ID, outcome_id, false);
-	CC_SET(&row, O_CONVERSATION, conversation, false);
+	cc_row_init(&mine, outcomes);
+	CC_SET(&mine, O_APP, apply->app, false);
+	CC_SET(&mine, O_ID, outcome_id, false);
+	CC_SET(&mine, O_CONVERSATION, conversation, false);
 	/* checked: busy, cancelled, rejected or unanswered */
-	CC_SET(&row, O_OUTCOME,
+	CC_SET(&mine, O_OUTCOME,
 		   cc_enum_column_value(outcomes, O_OUTCOME, cc_value_cstring(&ev->v[SLOT_ACTION])), false);
-	CC_SET(&row, O_SENT, sent, false);
+	CC_SET(&mine, O_SENT, sent, false);
+
+	if (cc_fetch(&row, outcomes, 2, keys, -1, ForwardScanDirection))
+	{
+		/* This message id, seen before: the row stays unless mine precedes it. */
+		if (outcome_precedes(&mine, &row))
+			replace_outcome(apply, &row, &mine);
+		return;
+	}
 	/* Linked to its call, unless its call_initiated has not arrived (yet). */
 	linked = outcome_target(apply, conversation, sent, &call_id);
-	CC_SET(&row, O_LINKED, call_id, !linked);
-	cc_insert(apply->store, &row);
+	CC_SET(&mine, O_LINKED, call_id, !linked);
+	cc_insert(apply->store, &mine);
 	if (linked)
 		recompute_call_outcome(apply, call_id);
 }

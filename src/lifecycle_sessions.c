@@ -74,10 +74,14 @@ touch_interval_instance(CcEventApply *apply, const CcRow *old, CcRow *row)
 /*
  * One join interval: find its instance, merge the interval, and when the
  * interval is new and its name is new to the instance (to the session id),
- * count it there (on the call).
+ * count it there (on the call).  An ended instance's peak is recomputed,
+ * unless it is *peak_later, whose peak the caller recomputes once after all
+ * its intervals (an end event's own instance).  An end event's occupant may
+ * belong to another instance (one that started before it): that one's peak
+ * changes too.
  */
 static void
-apply_interval(CcEventApply *apply, const CcInterval *iv, bool defer_peak)
+apply_interval(CcEventApply *apply, const CcInterval *iv, const Datum *peak_later)
 {
 	CcEvent    *ev = apply->ev;
 	CcRel	   *participants = cc_rel(apply->store, CC_PARTICIPANTS);
@@ -159,7 +163,8 @@ apply_interval(CcEventApply *apply, const CcInterval *iv, bool defer_peak)
 			cc_count_on_call(apply);
 	}
 
-	if (has_instance && ended && !defer_peak)
+	if (has_instance && ended &&
+		!(peak_later && DatumGetTimestampTz(*peak_later) == DatumGetTimestampTz(instance)))
 		cc_recompute_peak(apply, instance);
 }
 
@@ -186,7 +191,7 @@ cc_apply_participant_event(CcEventApply *apply)
 		iv.has_audio = true;
 		iv.audio_only = ev->v[SLOT_AUDIO_CALL].flag;
 	}
-	apply_interval(apply, &iv, false);
+	apply_interval(apply, &iv, NULL);
 }
 
 void
@@ -451,7 +456,7 @@ cc_apply_instance(CcEventApply *apply)
 			CcInterval	iv = {occ->name, occ->name_len, occ->joined_at, occ->has_left,
 			occ->left_at, "end_event", occ->has_audio, occ->audio_call};
 
-			apply_interval(apply, &iv, true);
+			apply_interval(apply, &iv, &started);
 		}
 	}
 	/* Only an ended instance has a peak: a start event cannot end one. */
