@@ -85,6 +85,10 @@ CREATE TABLE growth.plain (id bigserial PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.bulk (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
 CREATE SEQUENCE growth.cursor;
+-- When an event happened (cometchat.event_time() is 1.5's; classify() is
+-- older, so the unpartitioned ledger can be measured too).
+CREATE FUNCTION growth.t(payload jsonb) RETURNS timestamptz LANGUAGE sql STABLE
+    AS 'SELECT (cometchat.classify(payload)).occurred_at';
 -- The 4-digit prefixes of the chunk's epoch times, and its first and last.
 CREATE TABLE growth.prefixes AS
     SELECT DISTINCT left(m[1], 4)::int AS p
@@ -92,12 +96,12 @@ CREATE TABLE growth.prefixes AS
 -- One delivery of each hour of the chunk: the months a moved copy covers
 -- are the months of its moved samples.
 CREATE TABLE growth.samples AS
-    SELECT DISTINCT ON (date_trunc('hour', cometchat.event_time(payload))) seq, payload
-    FROM growth.chunk WHERE cometchat.event_time(payload) IS NOT NULL
-    ORDER BY date_trunc('hour', cometchat.event_time(payload)), seq;
+    SELECT DISTINCT ON (date_trunc('hour', growth.t(payload))) seq, payload
+    FROM growth.chunk WHERE growth.t(payload) IS NOT NULL
+    ORDER BY date_trunc('hour', growth.t(payload)), seq;
 CREATE TABLE growth.span AS
-    SELECT extract(epoch FROM min(cometchat.event_time(payload)))::bigint AS t_min,
-           extract(epoch FROM max(cometchat.event_time(payload)))::bigint AS t_max,
+    SELECT extract(epoch FROM min(growth.t(payload)))::bigint AS t_min,
+           extract(epoch FROM max(growth.t(payload)))::bigint AS t_max,
            extract(epoch FROM date_trunc('month', now(), 'UTC'))::bigint AS this_month
     FROM growth.chunk;
 -- The expression that rewrites a payload: its app id suffixed, its times
