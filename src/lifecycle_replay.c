@@ -10,9 +10,11 @@
  * event.  The lifecycle rules give the same rows in any order of the
  * events, so the replay gives the rows a bulk load or single-row inserts
  * of the ledger gave.  Its events take no id locks nor claims
- * (cc_batch_add_unlocked): rebuild() holds the ledger in SHARE mode and the
- * lifecycle tables, which it truncated, in ACCESS EXCLUSIVE mode, so no
- * other transaction writes them, and a claim per id grew with the ledger.
+ * (cc_batch_add_unlocked): rebuild() holds the ledger in SHARE mode, which
+ * keeps every ingest, and so every other writer of the lifecycle tables,
+ * out until it commits (whether it emptied them with TRUNCATE or, after a
+ * retirement, deleted what began after the horizon); and a claim per id
+ * grew with the ledger.
  *
  * Memory: one batch of queued events (about 1.1 kB each) and one cursor
  * fetch of payloads, whatever the ledger's size; and what PostgreSQL keeps
