@@ -73,8 +73,10 @@ PORT_NEW=$((PORT_OLD + 1))
 # init_cluster BINDIR DIR PORT
 init_cluster() {
     local bin=$1 dir=$2 port=$3 opts=(--encoding=UTF8 --no-locale --no-sync --auth=trust -U postgres)
-    # 18 enables data checksums by default; pg_upgrade needs both clusters alike.
-    if "$bin/initdb" --help | grep -q -- --no-data-checksums; then
+    # 18 enables data checksums by default; pg_upgrade needs both clusters
+    # alike.  (The help is read whole first: grep -q stops reading at the
+    # match, and under pipefail initdb's SIGPIPE made the test false.)
+    if [[ $("$bin/initdb" --help) == *--no-data-checksums* ]]; then
         opts+=(--no-data-checksums)
     fi
     as_server_user "$bin/initdb" -D "$dir" "${opts[@]}" >"$dir.initdb.log" 2>&1 </dev/null ||
