@@ -24,7 +24,9 @@
 # before this one (copy k about k months back), one INSERT ... SELECT each,
 # after cometchat.create_partitions() has made the copy's months (when the
 # function exists: on an unpartitioned ledger it runs as well).  Before each
-# measurement: VACUUM ANALYZE and CHECKPOINT.
+# measurement: VACUUM ANALYZE of what changed since the last one (each copy
+# of the history is vacuumed right after it is loaded, as autovacuum would),
+# and a CHECKPOINT.
 #
 # Times are moved by rewriting the 10-digit epoch numbers of a payload's
 # text: a payload's times all move by the same whole number of millions of
@@ -104,17 +106,26 @@ CREATE TABLE growth.span AS
            extract(epoch FROM max(growth.t(payload)))::bigint AS t_max,
            extract(epoch FROM date_trunc('month', now(), 'UTC'))::bigint AS this_month
     FROM growth.chunk;
--- The expression that rewrites a payload: its app id suffixed, its times
--- moved by d million seconds (each prefix rewritten in the order that never
--- rewrites a prefix an earlier replacement made).
-CREATE FUNCTION growth.moved(d int, suffix text) RETURNS text LANGUAGE plpgsql AS \$\$
+-- The expression that rewrites a payload: its app id suffixed, its message
+-- id (data.call.id) prefixed with idp, its times moved by d million
+-- seconds: the epoch numbers and the start time a session id carries after
+-- its app id ('v1.<region>.<app>.<t_init><hash>'), each prefix rewritten in
+-- the order that never rewrites a prefix an earlier replacement made.  So a
+-- later copy's session ids and message ids sort after an earlier copy's, as
+-- CometChat's do: an index on them grows at its right edge, not beside the
+-- same ids of every older copy.
+CREATE FUNCTION growth.moved(d int, suffix text, idp text) RETURNS text LANGUAGE plpgsql AS \$\$
 DECLARE
-    e text := format('jsonb_set(payload, ''{appId}'', to_jsonb((payload->>''appId'') || %L))::text', suffix);
+    e text := format('jsonb_set(CASE WHEN payload #> ''{data,call,id}'' IS NULL THEN payload'
+                     ' ELSE jsonb_set(payload, ''{data,call,id}'', to_jsonb(%L || (payload #>> ''{data,call,id}''))) END,'
+                     ' ''{appId}'', to_jsonb((payload->>''appId'') || %L))::text', idp, suffix);
     q int;
 BEGIN
     FOR q IN SELECT p FROM growth.prefixes ORDER BY CASE WHEN d > 0 THEN -p ELSE p END
     LOOP
-        e := format('regexp_replace(%s, %L, %L, ''g'')', e, '\\m' || q || '([0-9]{6})\\M', (q + d) || '\\1');
+        e := format('regexp_replace(regexp_replace(%s, %L, %L, ''g''), %L, %L, ''g'')', e,
+                    '\\m' || q || '([0-9]{6})\\M', (q + d) || '\\1',
+                    '(v1\\.[^."]*\\.[^."]*\\.)' || q || '([0-9]{6})', '\\1' || (q + d) || '\\2');
     END LOOP;
     RETURN '(' || e || ')::jsonb';
 END
@@ -142,6 +153,18 @@ add_partitions() {
     sql "SELECT count(*) FROM cometchat.create_partitions()" >/dev/null
 }
 
+# vacuum_changed: VACUUM ANALYZE the tables written since their last vacuum,
+# as autovacuum would have done soon after (the benchmark cluster runs
+# without it): each copy of the history right after it is loaded, while it
+# is the newest, and not the whole ledger again before each measurement.
+vacuum_changed() {
+    local t
+    t=$(sql "SELECT string_agg(format('%I.%I', schemaname, relname), ', ')
+             FROM pg_stat_user_tables
+             WHERE schemaname IN ('cometchat', 'growth') AND (n_ins_since_vacuum > 0 OR n_dead_tup > 0)")
+    [[ -z $t ]] || sql "VACUUM ANALYZE $t" >/dev/null
+}
+
 # pgbench_rate TABLE: rows per second of R single-row inserts into TABLE.
 pgbench_rate() {
     local per_client=$((ROWS / 4))
@@ -165,27 +188,65 @@ bulk_rate() {
     awk -v a="$t0" -v b="$t1" -v n="$BULK_N" 'BEGIN {printf "%.0f", n / (b - a)}'
 }
 
+# io_mark: remember the server's I/O and WAL counters; io_report N LABEL:
+# print what N inserts cost since io_mark, per thousand events: WAL bytes,
+# full-page images and checkpoints, and the tables and indexes whose blocks
+# most often had to be read in (were not in the shared buffers), with how
+# often each was touched.  (Where a slower figure at size comes from.)
+IO_RELS="SELECT relid AS oid, relname AS name, heap_blks_read AS rd, heap_blks_hit AS hit
+         FROM pg_statio_all_tables WHERE schemaname IN ('cometchat', 'growth')
+         UNION ALL
+         SELECT indexrelid, indexrelname, idx_blks_read, idx_blks_hit
+         FROM pg_statio_all_indexes WHERE schemaname IN ('cometchat', 'growth')"
+if (($(sql "SHOW server_version_num") >= 170000)); then
+    CKPTS="(SELECT num_timed + num_requested FROM pg_stat_checkpointer)"
+else
+    CKPTS="(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)"
+fi
+io_mark() {
+    sql "SET client_min_messages = warning;
+         DROP TABLE IF EXISTS growth.io0, growth.wal0;
+         CREATE TABLE growth.io0 AS $IO_RELS;
+         CREATE TABLE growth.wal0 AS SELECT wal_bytes, wal_fpi, $CKPTS AS ckpt FROM pg_stat_wal" >/dev/null
+}
+io_report() {
+    say "   $2, per 1,000 events: $(sql "
+        SELECT format('WAL %s kB, %s full-page images; %s checkpoints',
+                      round((w.wal_bytes - o.wal_bytes) / 1024.0 / $1 * 1000),
+                      round((w.wal_fpi - o.wal_fpi) * 1000.0 / $1), $CKPTS - o.ckpt)
+        FROM pg_stat_wal w, growth.wal0 o")"
+    sql "SELECT format('      %-44s blocks read %7s, touched %7s', r.name,
+                       round((r.rd - o.rd) * 1000.0 / $1), round((r.rd + r.hit - o.rd - o.hit) * 1000.0 / $1))
+         FROM ($IO_RELS) r JOIN growth.io0 o USING (oid)
+         WHERE r.rd + r.hit > o.rd + o.hit
+         ORDER BY r.rd - o.rd DESC, r.hit - o.hit DESC LIMIT 10"
+}
+
 measure() {
     local i=$1 events live_ext live_base bulk_ext bulk_base
     say "at $(sql "SELECT count(*) FROM cometchat.events") events: preparing this month's streams"
     sql "TRUNCATE growth.live, growth.bulk" >/dev/null
-    sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($D_NOW, '-live$i')")
+    sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($D_NOW, '-live$i', '$((500 + 2 * i))')")
          FROM (SELECT seq, payload FROM growth.chunk ORDER BY seq LIMIT $ROWS) c" >/dev/null
-    sql "INSERT INTO growth.bulk SELECT seq, $(sql "SELECT growth.moved($D_NOW, '-bulk$i')")
+    sql "INSERT INTO growth.bulk SELECT seq, $(sql "SELECT growth.moved($D_NOW, '-bulk$i', '$((501 + 2 * i))')")
          FROM growth.chunk ORDER BY seq LIMIT $BULK" >/dev/null
     BULK_N=$(sql "SELECT count(*) FROM growth.bulk")
-    add_partitions "$(sql "SELECT growth.moved($D_NOW, '-live$i')")"
+    add_partitions "$(sql "SELECT growth.moved($D_NOW, '-live$i', '$((500 + 2 * i))')")"
     sql "TRUNCATE growth.plain" >/dev/null
-    sql "VACUUM ANALYZE" >/dev/null
+    vacuum_changed
     sql "CHECKPOINT" >/dev/null
     events=$(sql "SELECT count(*) FROM cometchat.events")
-    say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')")"
+    say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')"), lifecycle tables $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relname IN ('calls', 'call_outcomes', 'sessions', 'participants', 'recordings')")"
+    io_mark
     live_ext=$(pgbench_rate cometchat.events)
+    io_report "$ROWS" "single-row"
     live_base=$(pgbench_rate growth.plain)
     say "   single-row: $live_ext ev/s, baseline $live_base ev/s"
     sql "TRUNCATE growth.plain" >/dev/null
     sql "CHECKPOINT" >/dev/null
+    io_mark
     bulk_ext=$(bulk_rate cometchat.events)
+    io_report "$BULK_N" "bulk"
     bulk_base=$(bulk_rate growth.plain)
     say "   bulk ($BULK_N payloads): $bulk_ext ev/s, baseline $bulk_base ev/s"
     echo "$events|$live_ext|$live_base|$bulk_ext|$bulk_base" >>"$RESULTS"
@@ -198,9 +259,10 @@ for size in "${sizes[@]}"; do
     while (($(sql "SELECT count(*) FROM cometchat.events") < size)); do
         # Copy k: app ids suffixed -hk, about k months before this one.
         copies=$((copies + 1))
-        expr=$(sql "SELECT growth.moved($((D_HIST - STEP * (copies - 1))), '-h$copies')")
+        expr=$(sql "SELECT growth.moved($((D_HIST - STEP * (copies - 1))), '-h$copies', '$((500 - copies))')")
         add_partitions "$expr"
         sql "INSERT INTO cometchat.events (payload) SELECT $expr FROM growth.chunk ORDER BY seq" >/dev/null
+        vacuum_changed
         say "   history copy $copies ingested: $(sql "SELECT count(*) FROM cometchat.events") events"
     done
     i=$((i + 1))
