@@ -10,17 +10,24 @@
 # cometchat.retire_partitions()); two thirds of the way in,
 # cometchat.create_partitions() creates one more month ahead (it holds
 # inserts off, SHARE ROW EXCLUSIVE, while it creates and attaches it, which
-# checks the default partition's rows against the new range).  Prints how long
+# checks the default partition's rows against the new range).  With M (default
+# 0), M events of a month six months ahead wait in the default partition
+# (upkeep that fell behind), and that create_partitions() also creates their
+# month and moves them there, holding inserts off meanwhile.  Prints how long
 # each call took (the server's time, and psql's from start to exit), and the
 # clients' latency (median, p99, max) before the retire and while each ran.
 #
-#   PGHOST=... PGPORT=... PGUSER=postgres test/bench/retire_lock.sh [N] [D]
-#   test/bench/run --retire-lock [N] [D]     (on a private cluster)
+#   PGHOST=... PGPORT=... PGUSER=postgres test/bench/retire_lock.sh [N] [D] [M]
+#   test/bench/run --retire-lock [N] [D] [M]     (on a private cluster)
 #
 # Run it alone on the machine (flock /tmp/cometchat-suite.lock ...).
 set -euo pipefail
 N=${1:-1000000}
 D=${2:-30}
+M=${3:-0}
+for n in "$N" "$D" "$M"; do
+    [[ $n =~ ^[0-9]+$ ]] || { echo "retire_lock.sh: $n is not a number" >&2; exit 2; }
+done
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DB=cc_retire_lock_$$
 WORK=$(mktemp -d /tmp/cc-retire-lock.XXXXXX)
@@ -42,6 +49,14 @@ SELECT jsonb_build_object('trigger', 'meeting_started', 'type', 'meet', 'appId',
        'region', 'us', 'webhook', 'w1',
        'data', jsonb_build_object('sessionId', 'old' || n, 'created_at', 1735689600 + n % 2600000))
 FROM generate_series(1, $N) n;
+-- M events of six months ahead: no partition has their range yet.
+INSERT INTO cometchat.events (payload)
+SELECT jsonb_build_object('trigger', 'meeting_started', 'type', 'meet', 'appId', 'lockapp',
+       'region', 'us', 'webhook', 'w1',
+       'data', jsonb_build_object('sessionId', 'ahead' || n,
+           'created_at', extract(epoch FROM date_trunc('month', now(), 'UTC') + interval '6 months')::bigint
+                         + n % 2000000))
+FROM generate_series(1, $M) n;
 \timing off
 VACUUM ANALYZE cometchat.events;
 SELECT partition_name, pg_size_pretty(pg_total_relation_size(('cometchat.' || partition_name)::regclass)),
