@@ -100,7 +100,7 @@ for size in "${sizes[@]}"; do
     say "at $size: VACUUM ANALYZE, CHECKPOINT"
     sql "VACUUM ANALYZE"
     sql "CHECKPOINT"
-    say "   ledger $(sql "SELECT pg_size_pretty(pg_total_relation_size('cometchat.events'))"), lifecycle rows $(sql "SELECT count(*) FROM cometchat._lifecycle_rows()")"
+    say "   ledger $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM pg_partition_tree('cometchat.events')"), lifecycle rows $(sql "SELECT count(*) FROM cometchat._lifecycle_rows()")"
     measure verify "SELECT count(*) FROM cometchat.verify()"
     measure rebuild "SELECT cometchat.rebuild()"
 done
