@@ -20,15 +20,13 @@
  * fetch of payloads, whatever the ledger's size; and what PostgreSQL keeps
  * to the end of the transaction, a combo command id for each update of a
  * row the transaction wrote (each write is a command of its own, so each
- * such update is a distinct (cmin, cmax) pair, about 40 bytes).  Event by
- * event, every event's update of its session's rows took one; in batches a
- * row is written once per batch by its group's flush, but a call's and a
- * session's rows are still inserted by their first event and updated at
- * least once after, so that part still grows with the ledger: 17 bytes
- * per event, against 76 event by event (test/bench/run --verify, 1.6 and
- * 3.2 million events).  Writing each row once would need the groups to
- * keep new rows in memory until their flush, and the ledger replayed in
- * session order, not id order.
+ * such update is a distinct (cmin, cmax) pair, about 40 bytes).  A row is
+ * written once per batch by its group's flush, but a call's and a
+ * session's rows are inserted by their first event and updated at least
+ * once after, so that part grows with the ledger: 17 bytes per event
+ * (test/bench/run --verify: 380 MB at 20 million events).  Writing each
+ * row once would need the groups to keep new rows in memory until their
+ * flush, and the ledger replayed in session order, not id order.
  */
 #include "cometchat.h"
 #include "store.h"

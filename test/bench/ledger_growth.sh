@@ -28,9 +28,11 @@
 # of the history is vacuumed right after it is loaded, as autovacuum would),
 # and a CHECKPOINT.
 #
-# Times are moved by rewriting the 10-digit epoch numbers of a payload's
-# text: a payload's times all move by the same whole number of millions of
-# seconds (11.6 days), so every event keeps its order and its gaps.
+# A copy is moved by rewriting its text (growth.moved): the 10-digit epoch
+# numbers and the start time in each session id move by the same whole
+# number of millions of seconds (11.6 days), so every event keeps its order
+# and its gaps, and its message ids get a prefix that grows with the copy's
+# recency, so that later ids sort after earlier ones, as CometChat's do.
 #
 # Prints one line per measurement, then a table: the rates, each figure's
 # ratio to its baseline, and that ratio as a fraction of the same at the

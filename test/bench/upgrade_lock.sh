@@ -3,9 +3,9 @@
 # 1.4 to 1.5 takes, and so holds the ledger locked, for ledgers of N events
 # (default 1,000,000; several sizes, one database each).  The update turns
 # the old ledger into the partition events_until_YYYYMMDD of the new
-# partitioned one: one scan moves the rows its range cannot hold (none here)
-# to the default partition, and attaching it scans every row again to check
-# its range.  Then times the first cometchat.create_partitions() after it
+# partitioned one: the rows its range cannot hold (none here) move to the
+# default partition, found through the old table's unique key, and attaching
+# it scans every row to check its range.  Then times the first cometchat.create_partitions() after it
 # (the months ahead: attaching each checks the default partition only).
 #
 #   PGHOST=... PGPORT=... PGUSER=postgres test/bench/upgrade_lock.sh [N...]
