@@ -422,12 +422,17 @@ CREATE TRIGGER events_ingest
     BEFORE INSERT OR UPDATE ON cometchat.events
     FOR EACH ROW EXECUTE FUNCTION cometchat._events_trigger();
 
--- Replays the ledger through the same merge rules the trigger uses.
-CREATE FUNCTION cometchat._replay() RETURNS bigint
+-- Replays events of the ledger through the same merge rules the trigger
+-- uses: all of them, those that happened at or after since, or those whose
+-- ids are in (after_id, upto_id]; locked, each takes its ids' locks (or
+-- claims) as a backfill's events do, so that live ingest may go on.
+CREATE FUNCTION cometchat._replay(since timestamptz DEFAULT NULL, after_id bigint DEFAULT NULL,
+                                  upto_id bigint DEFAULT NULL, locked boolean DEFAULT false)
+    RETURNS bigint
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_replay';
-COMMENT ON FUNCTION cometchat._replay() IS 'internal: replays the ledger into the emptied lifecycle tables, for cometchat.rebuild()';
+COMMENT ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean) IS 'internal: replays events of the ledger (all, those at or after since, or those of an id range) into the lifecycle tables, for cometchat.rebuild() and cometchat.rebuild_in_steps()';
 
 ------------------------------------------------------------------------
 -- Partitions of the ledger: upkeep and retirement (1.5)
@@ -620,6 +625,13 @@ BEGIN
                   HINT = 'Call it as cometchat.retire_partitions(''90 days'').';
     END IF;
     LOCK TABLE cometchat.events IN SHARE UPDATE EXCLUSIVE MODE;
+    -- A rebuild in steps replays what it emptied from the ledger as it is.
+    IF EXISTS (SELECT FROM cometchat.rebuild_progress) THEN
+        RAISE EXCEPTION 'cannot retire partitions while cometchat.rebuild_in_steps() is unfinished'
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'It has not replayed every event of the ledger yet (cometchat.rebuild_progress).',
+                  HINT = 'Let it finish, or CALL cometchat.rebuild_in_steps() again to resume it.';
+    END IF;
     -- Detaching takes ACCESS EXCLUSIVE on the ledger for a moment, and
     -- inserts queue behind a waiting request: wait at most lock_wait.
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
@@ -686,22 +698,121 @@ $$;
 COMMENT ON FUNCTION cometchat._forget_since(timestamptz) IS 'internal: deletes the lifecycle rows of what began at or after the retirement horizon, for cometchat.rebuild()';
 REVOKE ALL ON FUNCTION cometchat._forget_since(timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION cometchat.rebuild() RETURNS bigint
+-- Empties what a recomputation recomputes: every lifecycle table, or,
+-- with a horizon, the rows of what began at or after it.
+CREATE FUNCTION cometchat._forget(horizon timestamptz) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF horizon IS NULL THEN
+        TRUNCATE cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
+                 cometchat.participants, cometchat.recordings;
+    ELSE
+        PERFORM cometchat._forget_since(horizon);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cometchat._forget(timestamptz) IS 'internal: empties the lifecycle tables (with a horizon, deletes the rows of what began at or after it), for cometchat.rebuild() and cometchat.rebuild_in_steps()';
+REVOKE ALL ON FUNCTION cometchat._forget(timestamptz) FROM PUBLIC;
+
+-- A recomputation in steps (rebuild_in_steps()) in progress, or left
+-- unfinished: the lifecycle tables lack what it has not replayed yet.
+CREATE TABLE cometchat.rebuild_progress (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    started_at      timestamptz NOT NULL DEFAULT now(),
+    replayed_to     bigint NOT NULL,
+    replay_until    bigint NOT NULL,
+    events_replayed bigint NOT NULL DEFAULT 0,
+    steps           integer NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE cometchat.rebuild_progress IS 'the cometchat.rebuild_in_steps() in progress or left unfinished (no row: none); run it again to finish';
+COMMENT ON COLUMN cometchat.rebuild_progress.singleton IS 'always true: the table holds one row at most';
+COMMENT ON COLUMN cometchat.rebuild_progress.started_at IS 'when it emptied the lifecycle tables';
+COMMENT ON COLUMN cometchat.rebuild_progress.replayed_to IS 'the events with ids up to this one are replayed';
+COMMENT ON COLUMN cometchat.rebuild_progress.replay_until IS 'the last id of the ledger when it began: later events were applied as they arrived';
+COMMENT ON COLUMN cometchat.rebuild_progress.events_replayed IS 'events replayed so far';
+COMMENT ON COLUMN cometchat.rebuild_progress.steps IS 'steps committed so far';
+
+CREATE FUNCTION cometchat.rebuild(since timestamptz) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     LOCK TABLE cometchat.events IN SHARE MODE;
-    IF cometchat.retired_before() IS NULL THEN
-        TRUNCATE cometchat.sessions, cometchat.calls, cometchat.call_outcomes,
-                 cometchat.participants, cometchat.recordings;
-    ELSE
-        PERFORM cometchat._forget_since(cometchat.retired_before());
+    -- Without since, and before any retirement: everything.
+    PERFORM cometchat._forget(greatest(since, cometchat.retired_before()));
+    -- Recomputing everything finishes what a rebuild in steps left.
+    IF since IS NULL THEN
+        DELETE FROM cometchat.rebuild_progress;
     END IF;
-    RETURN cometchat._replay();
+    RETURN cometchat._replay(since => since);
 END
 $$;
+COMMENT ON FUNCTION cometchat.rebuild(timestamptz) IS 'recomputes the lifecycle rows of what began at or after since (NULL: everything; after a retirement, at or after cometchat.retired_before() at the earliest) from the ledger; returns the number of events replayed';
+
+CREATE FUNCTION cometchat.rebuild() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cometchat.rebuild(NULL::timestamptz) $$;
 COMMENT ON FUNCTION cometchat.rebuild() IS 'recomputes every lifecycle table from the ledger (after a retirement, what began at or after cometchat.retired_before()); returns the number of events replayed';
+
+-- rebuild() in a transaction per step_events events, beside live ingest.
+-- A procedure with transaction control takes no SET clause: every name is
+-- qualified instead.  Step 0 empties the tables as rebuild() does and
+-- notes the ledger's last id; the events up to it are then replayed in id
+-- order, each step committed with its progress, each event under its ids'
+-- locks as a backfill's, so a live event waits only for the step that
+-- holds its call.  Events after that id were applied as they arrived; the
+-- rules merge both, in whatever order.  Interrupted, it resumes where the
+-- last committed step ended; two at once share the steps.
+CREATE PROCEDURE cometchat.rebuild_in_steps(step_events integer DEFAULT 1000000,
+                                            INOUT events_replayed bigint DEFAULT NULL,
+                                            INOUT steps integer DEFAULT NULL)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    done bigint;
+    last_id bigint;
+    upto bigint;
+BEGIN
+    IF step_events IS NULL OR step_events OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'invalid step_events %', step_events
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many events to replay per transaction, e.g. step_events => 1000000.';
+    END IF;
+    LOCK TABLE cometchat.rebuild_progress IN SHARE ROW EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT FROM cometchat.rebuild_progress) THEN
+        LOCK TABLE cometchat.events IN SHARE MODE;
+        PERFORM cometchat._forget(cometchat.retired_before());
+        INSERT INTO cometchat.rebuild_progress (replayed_to, replay_until)
+        SELECT 0, coalesce(pg_catalog.max(e.id), 0) FROM cometchat.events e;
+    END IF;
+    COMMIT;
+    LOOP
+        SELECT p.replayed_to, p.replay_until INTO done, last_id
+        FROM cometchat.rebuild_progress p FOR UPDATE;
+        EXIT WHEN NOT FOUND;
+        upto := (SELECT pg_catalog.max(s.id)
+                 FROM (SELECT e.id FROM cometchat.events e
+                       WHERE e.id OPERATOR(pg_catalog.>) done AND e.id OPERATOR(pg_catalog.<=) last_id
+                       ORDER BY e.id LIMIT step_events) s);
+        IF upto IS NULL THEN
+            DELETE FROM cometchat.rebuild_progress p
+            RETURNING p.events_replayed, p.steps INTO events_replayed, steps;
+            COMMIT;
+            EXIT;
+        END IF;
+        UPDATE cometchat.rebuild_progress p
+        SET replayed_to = upto,
+            events_replayed = p.events_replayed OPERATOR(pg_catalog.+)
+                              cometchat._replay(after_id => done, upto_id => upto, locked => true),
+            steps = p.steps OPERATOR(pg_catalog.+) 1;
+        COMMIT;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE cometchat.rebuild_in_steps(integer, bigint, integer) IS 'rebuild() in one transaction per step_events events, beside live ingest and in memory bounded by a step; resumes one left unfinished (cometchat.rebuild_progress); returns the events replayed and the steps taken';
 
 -- The maintained tables as rows of jsonb, for comparison.
 CREATE FUNCTION cometchat._lifecycle_rows()
@@ -717,7 +828,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION cometchat._lifecycle_rows() IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
 
-CREATE FUNCTION cometchat.verify()
+CREATE FUNCTION cometchat.verify(since timestamptz)
     RETURNS TABLE (table_name text, difference text, row_data jsonb)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -747,7 +858,7 @@ BEGIN
     -- (EXCEPT ALL both ways); the grouping and the sort spill to disk past
     -- work_mem, so memory does not grow with the ledger.
     BEGIN
-        PERFORM cometchat.rebuild();
+        PERFORM cometchat.rebuild(since);
         RETURN QUERY EXECUTE pg_catalog.format(
             'SELECT d.table_name, CASE WHEN d.n > 0 THEN ''unexpected'' ELSE ''missing'' END, d.row_data
              FROM (SELECT s.table_name, s.row_data, pg_catalog.sum(s.n) AS n
@@ -765,6 +876,13 @@ BEGIN
     EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', snapshot);
 END
 $$;
+COMMENT ON FUNCTION cometchat.verify(timestamptz) IS 'differences between the maintained lifecycle rows of what began at or after since (NULL: everything) and their recomputation from the ledger; no rows when consistent';
+
+CREATE FUNCTION cometchat.verify()
+    RETURNS TABLE (table_name text, difference text, row_data jsonb)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT v.table_name, v.difference, v.row_data FROM cometchat.verify(NULL::timestamptz) v $$;
 COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained lifecycle tables and a recomputation from the ledger; no rows when consistent';
 
 ------------------------------------------------------------------------
@@ -878,9 +996,12 @@ COMMENT ON COLUMN cometchat.session_lifecycle.estimated_end IS 'ended_at when it
 REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat._events_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat._replay() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.rebuild() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.rebuild(timestamptz) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE cometchat.rebuild_in_steps(integer, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.verify() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat.verify(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat._lifecycle_rows() FROM PUBLIC;
 
 ------------------------------------------------------------------------

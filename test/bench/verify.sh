@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# test/bench/verify.sh: time and peak backend memory of cometchat.verify()
-# and cometchat.rebuild() on a ledger of millions of events, against the
-# database libpq's environment names (PGHOST, PGPORT, PGUSER, PGDATABASE),
-# which must have the extension, be empty, and be reached as a superuser on
+# test/bench/verify.sh: time and peak backend memory of cometchat.verify(),
+# cometchat.rebuild(), rebuild_in_steps() and verify(since) on a ledger of
+# millions of events, against the database libpq's environment names
+# (PGHOST, PGPORT, PGUSER, PGDATABASE), which must have the extension, be empty, and be reached as a superuser on
 # this machine (the backend's memory is read from /proc).  test/bench/run
 # --verify gives it a private cluster.  See test/bench/README.md.
 #
@@ -13,14 +13,17 @@
 # 881,258 deliveries, 801,230 distinct events), then ingests copies of it,
 # each under app ids of its own (one INSERT ... SELECT per copy), until the
 # ledger holds at least the next N events (default 10,000,000 then
-# 20,000,000).  At each size: VACUUM ANALYZE, CHECKPOINT, then verify() and
-# rebuild(), each in a fresh backend, measured for
+# 20,000,000).  At each size: VACUUM ANALYZE, CHECKPOINT, then verify(),
+# rebuild(), rebuild_in_steps() (steps of 1,000,000 events) and
+# verify(since) over the stream's last day, each in a fresh backend,
+# measured for
 #   - time: the statement's wall-clock time;
 #   - peak memory: the backend's RssAnon (/proc/PID/status: private
 #     anonymous memory, which excludes shared buffers), sampled every 0.1 s;
 #   - temp: bytes written to temporary files (pg_stat_database.temp_bytes).
-# verify() must return no rows.  Prints one line per measurement, then a
-# table.  Exit status 0 when every verify() was empty, 1 otherwise.
+# verify() and verify(since) must return no rows.  Prints one line per
+# measurement, then a table.  Exit status 0 when every verify() was empty,
+# 1 otherwise.
 set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -103,14 +106,19 @@ for size in "${sizes[@]}"; do
     say "   ledger $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM pg_partition_tree('cometchat.events')"), lifecycle rows $(sql "SELECT count(*) FROM cometchat._lifecycle_rows()")"
     measure verify "SELECT count(*) FROM cometchat.verify()"
     measure rebuild "SELECT cometchat.rebuild()"
+    measure rebuild_in_steps "CALL cometchat.rebuild_in_steps()"
+    # The last day of the stream: a fourteenth of every copy's events.
+    since=$(sql "SELECT max(occurred_at) - interval '1 day' FROM cometchat.events")
+    measure verify_since "SELECT count(*) FROM cometchat.verify(since => '$since')"
 done
 
 echo
 echo "| function | events | time | peak backend memory (RssAnon) | temporary files |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-awk -F'|' '{printf "| `%s()` | %\047d | %s s | %d MB | %d MB |\n", $1, $2, $3, $4 / 1024, $5 / 1048576}' "$RESULTS"
-# Every verify() returned count 0.
-if awk -F'|' '$1 == "verify" && $6 + 0 != 0 {bad = 1} END {exit !bad}' "$RESULTS"; then
+awk -F'|' '{name = $1 "()"; sub(/_since\(\)$/, "(since)", name)
+            printf "| `%s` | %\047d | %s s | %d MB | %d MB |\n", name, $2, $3, $4 / 1024, $5 / 1048576}' "$RESULTS"
+# Every verify() and verify(since) returned count 0.
+if awk -F'|' '$1 ~ /^verify/ && $6 + 0 != 0 {bad = 1} END {exit !bad}' "$RESULTS"; then
     echo "verify() found differences" >&2
     exit 1
 fi
