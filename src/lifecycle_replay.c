@@ -84,16 +84,19 @@ cc_replay(PG_FUNCTION_ARGS)
 	table_close(ledger, NoLock);
 
 	/*
-	 * The bounds given, each a condition of its own: since compares the
-	 * partition key's own expression, so that older partitions are pruned
-	 * (and a 1.0 to 1.4 ledger, which has no such function, is not asked).
+	 * The bounds given, each a condition of its own.  since compares the
+	 * stored time, which each partition's unique key leads with, and the
+	 * partition key's own expression (the same time), which prunes the older
+	 * partitions; a 1.0 to 1.4 ledger, which has no such function, is never
+	 * given one.
 	 */
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT e.payload FROM cometchat.events e WHERE true");
 	for (int i = 0; i < 3; i++)
 	{
 		static const char *const bound[3] = {
-			" AND cometchat.event_time(e.payload) >= $1", " AND e.id > $2", " AND e.id <= $3"
+			" AND e.occurred_at >= $1 AND cometchat.event_time(e.payload) >= $1",
+			" AND e.id > $2", " AND e.id <= $3"
 		};
 		bool		given = PG_NARGS() > i && !PG_ARGISNULL(i);
 

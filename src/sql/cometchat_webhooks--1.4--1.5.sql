@@ -457,7 +457,9 @@ REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) 
 -- join intervals, recordings, their call) began before it, the calls
 -- announced without a session id after it, the outcomes sent after it.  The
 -- rest stays as it is; replaying the remaining events into it changes
--- nothing, as every merge ignores repeats.
+-- nothing, as every merge ignores repeats.  Each NOT EXISTS is a plain
+-- condition of its DELETE, so that it runs as one anti-join, not as a
+-- subplan per row.
 CREATE FUNCTION cometchat._forget_since(horizon timestamptz) RETURNS void
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -475,9 +477,11 @@ AS $$
          recordings AS (DELETE FROM cometchat.recordings r
                         WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = r.app_id AND k.session_id = r.session_id)),
          calls AS (DELETE FROM cometchat.calls c
-                   WHERE CASE WHEN c.session_id IS NOT NULL
-                              THEN NOT EXISTS (SELECT FROM kept k WHERE k.app_id = c.app_id AND k.session_id = c.session_id)
-                              ELSE coalesce(least(c.initiated_at, c.started_at, c.outcome_at) >= $1, true) END),
+                   WHERE c.session_id IS NOT NULL
+                     AND NOT EXISTS (SELECT FROM kept k WHERE k.app_id = c.app_id AND k.session_id = c.session_id)),
+         unlinked_calls AS (DELETE FROM cometchat.calls c
+                            WHERE c.session_id IS NULL
+                              AND coalesce(least(c.initiated_at, c.started_at, c.outcome_at) >= $1, true)),
          outcomes AS (DELETE FROM cometchat.call_outcomes o WHERE o.sent_at >= $1)
     SELECT;
 $$;
