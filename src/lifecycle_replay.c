@@ -21,6 +21,10 @@
  * ids' locks (or claims) like a backfill's, and the rules merge them with
  * what live events wrote meanwhile, in whatever order.
  *
+ * The rows go to the lifecycle tables of the ledger's schema, or to those
+ * of another schema given (cometchat.verify_in_steps() replays into copies
+ * of them in the session's temporary schema).
+ *
  * Memory: one batch of queued events (about 1.1 kB each) and one cursor
  * fetch of payloads, whatever the ledger's size; and what PostgreSQL keeps
  * to the end of the transaction, a combo command id for each update of a
@@ -54,7 +58,8 @@ PG_FUNCTION_INFO_V1(cc_replay);
  * the ledger's owner (as its trigger applies events).  Arguments, each NULL
  * for no bound (and none at all for the 1.0 to 1.4 cometchat._replay()):
  * since, the first event time replayed; after_id and upto_id, the range of
- * ids (after_id excluded); locked, whether events take their ids' locks.
+ * ids (after_id excluded); locked, whether events take their ids' locks;
+ * tables, the schema of the lifecycle tables written (NULL: the ledger's).
  * Returns the number of events replayed.
  */
 Datum
@@ -62,6 +67,7 @@ cc_replay(PG_FUNCTION_ARGS)
 {
 	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
 	Oid			ledger_id = get_relname_relid("events", namespace);
+	Oid			into = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? PG_GETARG_OID(4) : namespace;
 	Oid			owner;
 	Oid			types[3] = {TIMESTAMPTZOID, INT8OID, INT8OID};
 	Datum		values[3];
@@ -135,9 +141,9 @@ cc_replay(PG_FUNCTION_ARGS)
 			{
 				/* Queued as a copy; a full queue is applied at once. */
 				if (locked)
-					cc_batch_add(&ev, namespace, owner);
+					cc_batch_add(&ev, into, owner);
 				else
-					cc_batch_add_unlocked(&ev, namespace, owner);
+					cc_batch_add_unlocked(&ev, into, owner);
 				replayed++;
 			}
 			MemoryContextSwitchTo(old);

@@ -425,14 +425,16 @@ CREATE TRIGGER events_ingest
 -- Replays events of the ledger through the same merge rules the trigger
 -- uses: all of them, those that happened at or after since, or those whose
 -- ids are in (after_id, upto_id]; locked, each takes its ids' locks (or
--- claims) as a backfill's events do, so that live ingest may go on.
+-- claims) as a backfill's events do, so that live ingest may go on; tables,
+-- into the lifecycle tables of another schema (verify_in_steps()'s copies).
 CREATE FUNCTION cometchat._replay(since timestamptz DEFAULT NULL, after_id bigint DEFAULT NULL,
-                                  upto_id bigint DEFAULT NULL, locked boolean DEFAULT false)
+                                  upto_id bigint DEFAULT NULL, locked boolean DEFAULT false,
+                                  tables regnamespace DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'cc_replay';
-COMMENT ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean) IS 'internal: replays events of the ledger (all, those at or after since, or those of an id range) into the lifecycle tables, for cometchat.rebuild() and cometchat.rebuild_in_steps()';
+COMMENT ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean, regnamespace) IS 'internal: replays events of the ledger (all, those at or after since, or those of an id range) into the lifecycle tables (or those of another schema), for cometchat.rebuild(), cometchat.rebuild_in_steps() and cometchat.verify_in_steps()';
 
 ------------------------------------------------------------------------
 -- Partitions of the ledger: upkeep and retirement (1.5)
@@ -673,34 +675,40 @@ REVOKE ALL ON FUNCTION cometchat.retire_partitions(interval, boolean, interval) 
 -- rest stays as it is; replaying the remaining events into it changes
 -- nothing, as every merge ignores repeats.  Each NOT EXISTS is a plain
 -- condition of its DELETE, so that it runs as one anti-join, not as a
--- subplan per row.
-CREATE FUNCTION cometchat._forget_since(horizon timestamptz) RETURNS void
-    LANGUAGE sql VOLATILE
+-- subplan per row.  tables: the schema of the lifecycle tables (or of
+-- verify_in_steps()'s copies of them).
+CREATE FUNCTION cometchat._forget_since(horizon timestamptz,
+                                        tables regnamespace DEFAULT 'cometchat')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    EXECUTE format($q$
     WITH kept AS MATERIALIZED (
-             SELECT s.app_id, s.session_id FROM cometchat.sessions s WHERE s.started_at < $1
-             UNION SELECT p.app_id, p.session_id FROM cometchat.participants p WHERE p.joined_at < $1
-             UNION SELECT r.app_id, r.session_id FROM cometchat.recordings r WHERE r.started_at < $1
-             UNION SELECT c.app_id, c.session_id FROM cometchat.calls c
+             SELECT s.app_id, s.session_id FROM %1$s.sessions s WHERE s.started_at < $1
+             UNION SELECT p.app_id, p.session_id FROM %1$s.participants p WHERE p.joined_at < $1
+             UNION SELECT r.app_id, r.session_id FROM %1$s.recordings r WHERE r.started_at < $1
+             UNION SELECT c.app_id, c.session_id FROM %1$s.calls c
                    WHERE c.session_id IS NOT NULL AND least(c.initiated_at, c.started_at, c.outcome_at) < $1),
-         sessions AS (DELETE FROM cometchat.sessions s
+         sessions AS (DELETE FROM %1$s.sessions s
                       WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = s.app_id AND k.session_id = s.session_id)),
-         participants AS (DELETE FROM cometchat.participants p
+         participants AS (DELETE FROM %1$s.participants p
                           WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = p.app_id AND k.session_id = p.session_id)),
-         recordings AS (DELETE FROM cometchat.recordings r
+         recordings AS (DELETE FROM %1$s.recordings r
                         WHERE NOT EXISTS (SELECT FROM kept k WHERE k.app_id = r.app_id AND k.session_id = r.session_id)),
-         calls AS (DELETE FROM cometchat.calls c
+         calls AS (DELETE FROM %1$s.calls c
                    WHERE c.session_id IS NOT NULL
                      AND NOT EXISTS (SELECT FROM kept k WHERE k.app_id = c.app_id AND k.session_id = c.session_id)),
-         unlinked_calls AS (DELETE FROM cometchat.calls c
+         unlinked_calls AS (DELETE FROM %1$s.calls c
                             WHERE c.session_id IS NULL
                               AND coalesce(least(c.initiated_at, c.started_at, c.outcome_at) >= $1, true)),
-         outcomes AS (DELETE FROM cometchat.call_outcomes o WHERE o.sent_at >= $1)
-    SELECT;
+         outcomes AS (DELETE FROM %1$s.call_outcomes o WHERE o.sent_at >= $1)
+    SELECT$q$, tables) USING horizon;
+END
 $$;
-COMMENT ON FUNCTION cometchat._forget_since(timestamptz) IS 'internal: deletes the lifecycle rows of what began at or after the retirement horizon, for cometchat.rebuild()';
-REVOKE ALL ON FUNCTION cometchat._forget_since(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION cometchat._forget_since(timestamptz, regnamespace) IS 'internal: deletes the lifecycle rows of what began at or after the retirement horizon, for cometchat.rebuild() and cometchat.verify_in_steps()';
+REVOKE ALL ON FUNCTION cometchat._forget_since(timestamptz, regnamespace) FROM PUBLIC;
 
 -- Empties what a recomputation recomputes: every lifecycle table, or,
 -- with a horizon, the rows of what began at or after it.
@@ -818,19 +826,49 @@ END
 $$;
 COMMENT ON PROCEDURE cometchat.rebuild_in_steps(integer, bigint, integer) IS 'rebuild() in one transaction per step_events events, beside live ingest and in memory bounded by a step; resumes one left unfinished (cometchat.rebuild_progress); returns the events replayed and the steps taken';
 
--- The maintained tables as rows of jsonb, for comparison.
-CREATE FUNCTION cometchat._lifecycle_rows()
+-- The lifecycle tables as rows of jsonb, for comparison; tables: their
+-- schema (or that of verify_in_steps()'s copies of them).
+CREATE FUNCTION cometchat._lifecycle_rows(tables regnamespace DEFAULT 'cometchat')
     RETURNS TABLE (table_name text, row_data jsonb)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 'sessions', to_jsonb(s) FROM cometchat.sessions s
-    UNION ALL SELECT 'calls', to_jsonb(c) FROM cometchat.calls c
-    UNION ALL SELECT 'call_outcomes', to_jsonb(o) FROM cometchat.call_outcomes o
-    UNION ALL SELECT 'participants', to_jsonb(p) FROM cometchat.participants p
-    UNION ALL SELECT 'recordings', to_jsonb(r) FROM cometchat.recordings r
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT 'sessions', to_jsonb(s) FROM %1$s.sessions s
+        UNION ALL SELECT 'calls', to_jsonb(c) FROM %1$s.calls c
+        UNION ALL SELECT 'call_outcomes', to_jsonb(o) FROM %1$s.call_outcomes o
+        UNION ALL SELECT 'participants', to_jsonb(p) FROM %1$s.participants p
+        UNION ALL SELECT 'recordings', to_jsonb(r) FROM %1$s.recordings r$q$, tables);
+END
 $$;
-COMMENT ON FUNCTION cometchat._lifecycle_rows() IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
+COMMENT ON FUNCTION cometchat._lifecycle_rows(regnamespace) IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
+
+-- The differences between the maintained rows (a table of _lifecycle_rows())
+-- and the lifecycle tables of the schema recomputed, as verify() returns
+-- them.  Each row is counted +1 when maintained, -1 when recomputed: a sum
+-- above zero is a row that many times unexpected, below zero that many
+-- times missing (EXCEPT ALL both ways); the grouping and the sort spill to
+-- disk past work_mem, so memory does not grow with the ledger.
+CREATE FUNCTION cometchat._differences(maintained regclass, recomputed regnamespace)
+    RETURNS TABLE (table_name text, difference text, row_data jsonb)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT d.table_name, CASE WHEN d.n > 0 THEN 'unexpected' ELSE 'missing' END, d.row_data
+        FROM (SELECT s.table_name, s.row_data, sum(s.n) AS n
+              FROM (SELECT m.table_name, m.row_data, 1 AS n FROM %1$s m
+                    UNION ALL
+                    SELECT l.table_name, l.row_data, -1 FROM cometchat._lifecycle_rows($1) l) s
+              GROUP BY s.table_name, s.row_data
+              HAVING sum(s.n) <> 0) d,
+             generate_series(1, abs(d.n)) g
+        ORDER BY 1, 2, 3$q$, maintained) USING recomputed;
+END
+$$;
+COMMENT ON FUNCTION cometchat._differences(regclass, regnamespace) IS 'internal: the differences between maintained lifecycle rows and those recomputed into a schema, for cometchat.verify() and cometchat.verify_in_steps()';
 
 CREATE FUNCTION cometchat.verify(since timestamptz)
     RETURNS TABLE (table_name text, difference text, row_data jsonb)
@@ -856,23 +894,13 @@ BEGIN
          SELECT l.table_name, l.row_data FROM cometchat._lifecycle_rows() l', snapshot);
     -- Recompute inside a subtransaction and roll it back: the maintained
     -- tables are left exactly as they were.  The rows returned stay (a
-    -- function's result is no part of the subtransaction).  Each row is
-    -- counted +1 when maintained, -1 when recomputed: a sum above zero is a
-    -- row that many times unexpected, below zero that many times missing
-    -- (EXCEPT ALL both ways); the grouping and the sort spill to disk past
-    -- work_mem, so memory does not grow with the ledger.
+    -- function's result is no part of the subtransaction).
     BEGIN
         PERFORM cometchat.rebuild(since);
-        RETURN QUERY EXECUTE pg_catalog.format(
-            'SELECT d.table_name, CASE WHEN d.n > 0 THEN ''unexpected'' ELSE ''missing'' END, d.row_data
-             FROM (SELECT s.table_name, s.row_data, pg_catalog.sum(s.n) AS n
-                   FROM (SELECT m.table_name, m.row_data, 1 AS n FROM pg_temp.%I m
-                         UNION ALL
-                         SELECT l.table_name, l.row_data, -1 FROM cometchat._lifecycle_rows() l) s
-                   GROUP BY s.table_name, s.row_data
-                   HAVING pg_catalog.sum(s.n) OPERATOR(pg_catalog.<>) 0) d,
-                  pg_catalog.generate_series(1, pg_catalog.abs(d.n)) g
-             ORDER BY 1, 2, 3', snapshot);
+        RETURN QUERY
+            SELECT d.table_name, d.difference, d.row_data
+            FROM cometchat._differences(pg_catalog.format('pg_temp.%I', snapshot)::pg_catalog.regclass,
+                                        'cometchat') d;
         RAISE EXCEPTION USING ERRCODE = 'P0004', MESSAGE = 'cometchat.verify rollback';
     EXCEPTION WHEN assert_failure THEN
         NULL;
@@ -888,6 +916,114 @@ CREATE FUNCTION cometchat.verify()
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT v.table_name, v.difference, v.row_data FROM cometchat.verify(NULL::timestamptz) v $$;
 COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained lifecycle tables and a recomputation from the ledger; no rows when consistent';
+
+-- verify() in a transaction per step_events events, beside live ingest and
+-- in memory bounded by a step.  It recomputes into copies of the lifecycle
+-- tables in the session's temporary schema, which the store finds by their
+-- names, since ingest goes on writing the tables themselves.  A procedure
+-- with transaction control takes no SET clause: every name is qualified
+-- instead.  Step 0 holds the ledger in SHARE mode, as verify() does
+-- throughout: it copies the maintained rows, and after a retirement the
+-- rows a recomputation keeps (_forget_since), and notes the ledger's last
+-- id.  The steps replay the events up to it into the copies; the last
+-- compares them with the maintained rows of step 0 and leaves the
+-- differences in the temporary table cometchat_verify_differences.
+-- Temporary tables of these names left by an interrupted run are its own
+-- (their comment tells) and taken again; any other is an error.
+CREATE PROCEDURE cometchat.verify_in_steps(step_events integer DEFAULT 1000000,
+                                           INOUT differences bigint DEFAULT NULL,
+                                           INOUT steps integer DEFAULT NULL)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    copies CONSTANT pg_catalog.text[] := ARRAY['sessions', 'calls', 'call_outcomes', 'participants',
+                                               'recordings', 'cometchat_verify_maintained',
+                                               'cometchat_verify_differences'];
+    mark CONSTANT pg_catalog.text := 'made by cometchat.verify_in_steps()';
+    horizon pg_catalog.timestamptz;
+    done bigint := 0;
+    last_id bigint;
+    upto bigint;
+    t pg_catalog.text;
+BEGIN
+    IF step_events IS NULL OR step_events OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'invalid step_events %', step_events
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many events to replay per transaction, e.g. step_events => 1000000.';
+    END IF;
+    FOREACH t IN ARRAY copies LOOP
+        IF pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', t)) IS NOT NULL THEN
+            IF NOT coalesce(pg_catalog.obj_description(pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', t)),
+                                                       'pg_class') OPERATOR(pg_catalog.=) mark, false) THEN
+                RAISE EXCEPTION 'temporary table "%" already exists', t
+                    USING ERRCODE = 'duplicate_table',
+                          DETAIL = 'cometchat.verify_in_steps() recomputes into temporary tables named as the lifecycle tables.',
+                          HINT = 'Drop the temporary table, or run it in another session.';
+            END IF;
+            EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', t);
+        END IF;
+    END LOOP;
+
+    LOCK TABLE cometchat.events IN SHARE MODE;
+    horizon := cometchat.retired_before();
+    EXECUTE 'CREATE TEMPORARY TABLE pg_temp.cometchat_verify_maintained AS
+             SELECT l.table_name, l.row_data FROM cometchat._lifecycle_rows() l';
+    FOREACH t IN ARRAY copies[1:5] LOOP
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE pg_temp.%1$I (LIKE cometchat.%1$I INCLUDING ALL)', t);
+        -- After a retirement, what a recomputation keeps: all, then less.
+        IF horizon IS NOT NULL THEN
+            EXECUTE (SELECT pg_catalog.format('INSERT INTO pg_temp.%1$I (%2$s) SELECT %2$s FROM cometchat.%1$I',
+                                              t, pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', '
+                                                                       ORDER BY a.attnum))
+                     FROM pg_catalog.pg_attribute a
+                     WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('cometchat.%I', t)::pg_catalog.regclass
+                       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                       AND a.attgenerated OPERATOR(pg_catalog.=) '');
+        END IF;
+    END LOOP;
+    FOREACH t IN ARRAY copies[1:6] LOOP
+        EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.%I IS %L', t, mark);
+    END LOOP;
+    IF horizon IS NOT NULL THEN
+        PERFORM cometchat._forget_since(horizon, pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace);
+    END IF;
+    last_id := (SELECT pg_catalog.max(e.id) FROM cometchat.events e);
+    steps := 0;
+    COMMIT;
+
+    LOOP
+        upto := (SELECT pg_catalog.max(s.id)
+                 FROM (SELECT e.id FROM cometchat.events e
+                       WHERE e.id OPERATOR(pg_catalog.>) done AND e.id OPERATOR(pg_catalog.<=) last_id
+                       ORDER BY e.id LIMIT step_events) s);
+        EXIT WHEN upto IS NULL;
+        PERFORM cometchat._replay(after_id => done, upto_id => upto,
+                                  tables => pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace);
+        done := upto;
+        steps := steps OPERATOR(pg_catalog.+) 1;
+        COMMIT;
+    END LOOP;
+
+    -- A retirement meanwhile took events the copies lack.
+    IF pg_catalog.num_nulls(cometchat.retired_before(), horizon) OPERATOR(pg_catalog.=) 1
+       OR cometchat.retired_before() OPERATOR(pg_catalog.<>) horizon THEN
+        RAISE EXCEPTION 'partitions of the ledger were retired while cometchat.verify_in_steps() ran'
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Run it again.';
+    END IF;
+    EXECUTE 'CREATE TEMPORARY TABLE pg_temp.cometchat_verify_differences AS
+             SELECT d.table_name, d.difference, d.row_data
+             FROM cometchat._differences(''pg_temp.cometchat_verify_maintained'',
+                                         pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace) d';
+    EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.cometchat_verify_differences IS %L', mark);
+    EXECUTE 'SELECT pg_catalog.count(*) FROM pg_temp.cometchat_verify_differences' INTO differences;
+    FOREACH t IN ARRAY copies[1:6] LOOP
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', t);
+    END LOOP;
+    COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE cometchat.verify_in_steps(integer, bigint, integer) IS 'verify() in one transaction per step_events events, beside live ingest and in memory bounded by a step; leaves the differences in the temporary table cometchat_verify_differences and returns how many and the steps taken';
 
 ------------------------------------------------------------------------
 -- Querying lifecycles
@@ -1000,13 +1136,15 @@ COMMENT ON COLUMN cometchat.session_lifecycle.estimated_end IS 'ended_at when it
 REVOKE ALL ON FUNCTION cometchat.ingest(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.ingest_raw(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat._events_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._replay(timestamptz, bigint, bigint, boolean, regnamespace) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.rebuild() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.rebuild(timestamptz) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE cometchat.rebuild_in_steps(integer, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.verify() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.verify(timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat._lifecycle_rows() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE cometchat.verify_in_steps(integer, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._lifecycle_rows(regnamespace) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._differences(regclass, regnamespace) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Optional per-app row-level security

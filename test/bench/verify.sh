@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test/bench/verify.sh: time and peak backend memory of cometchat.verify(),
-# cometchat.rebuild(), rebuild_in_steps() and verify(since) on a ledger of
+# cometchat.rebuild(), rebuild_in_steps(), verify(since) and
+# verify_in_steps() on a ledger of
 # millions of events, against the database libpq's environment names
 # (PGHOST, PGPORT, PGUSER, PGDATABASE), which must have the extension, be empty, and be reached as a superuser on
 # this machine (the backend's memory is read from /proc).  test/bench/run
 # --verify gives it a private cluster.  See test/bench/README.md.
 #
-#   test/bench/verify.sh [--events N[,N...]] [--seed S]
+#   test/bench/verify.sh [--events N[,N...]] [--seed S] [--only F[,F...]]
 #
 # Generates one chunk of realistic traffic with test/gen/stream.sql
 # (cc_gen.stream: 100,000 ringing calls and 10,000 meetings across 10 apps,
@@ -15,13 +16,15 @@
 # ledger holds at least the next N events (default 10,000,000 then
 # 20,000,000).  At each size: VACUUM ANALYZE, CHECKPOINT, then verify(),
 # rebuild(), rebuild_in_steps() (steps of 1,000,000 events) and
-# verify(since) over the stream's last day, each in a fresh backend,
+# verify(since) over the stream's last day, and verify_in_steps() (steps
+# of 1,000,000 events), each in a fresh backend (--only: just those named,
+# e.g. --only verify_in_steps,rebuild),
 # measured for
 #   - time: the statement's wall-clock time;
 #   - peak memory: the backend's RssAnon (/proc/PID/status: private
 #     anonymous memory, which excludes shared buffers), sampled every 0.1 s;
 #   - temp: bytes written to temporary files (pg_stat_database.temp_bytes).
-# verify() and verify(since) must return no rows.  Prints one line per
+# verify(), verify(since) and verify_in_steps() must find no difference.  Prints one line per
 # measurement, then a table.  Exit status 0 when every verify() was empty,
 # 1 otherwise.
 set -euo pipefail
@@ -33,10 +36,12 @@ export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
 
 SIZES=10000000,20000000
 SEED=20240304
+ONLY=verify,rebuild,rebuild_in_steps,verify_since,verify_in_steps
 while (($# > 0)); do
     case $1 in
         --events) SIZES=${2:?--events takes N[,N...]}; shift ;;
         --seed) SEED=${2:?--seed takes a number}; shift ;;
+        --only) ONLY=${2:?--only takes F[,F...]}; shift ;;
         *) echo "verify.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -52,6 +57,7 @@ sql() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -c "$1" </dev/null; }
 # to $RESULTS.
 measure() {
     local label=$1 statement=$2 app pid= peak=0 rss t0 t1 temp0 temp1 out events
+    [[ ,$ONLY, == *,$label,* ]] || return 0
     app=cc_verify_bench_$label
     events=$(sql "SELECT count(*) FROM cometchat.events")
     temp0=$(sql "SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()")
@@ -110,6 +116,7 @@ for size in "${sizes[@]}"; do
     # The last day of the stream: a fourteenth of every copy's events.
     since=$(sql "SELECT max(occurred_at) - interval '1 day' FROM cometchat.events")
     measure verify_since "SELECT count(*) FROM cometchat.verify(since => '$since')"
+    measure verify_in_steps "CALL cometchat.verify_in_steps()"
 done
 
 echo
@@ -117,7 +124,8 @@ echo "| function | events | time | peak backend memory (RssAnon) | temporary fil
 echo "| --- | ---: | ---: | ---: | ---: |"
 awk -F'|' '{name = $1 "()"; sub(/_since\(\)$/, "(since)", name)
             printf "| `%s` | %\047d | %s s | %d MB | %d MB |\n", name, $2, $3, $4 / 1024, $5 / 1048576}' "$RESULTS"
-# Every verify() and verify(since) returned count 0.
+# Every verify() and verify(since) returned count 0, every
+# verify_in_steps() 0 differences (its first column).
 if awk -F'|' '$1 ~ /^verify/ && $6 + 0 != 0 {bad = 1} END {exit !bad}' "$RESULTS"; then
     echo "verify() found differences" >&2
     exit 1
