@@ -570,6 +570,29 @@ CREATE OR REPLACE FUNCTION cometchat.rebuild() RETURNS bigint
 AS $$ SELECT cometchat.rebuild(NULL::timestamptz) $$;
 COMMENT ON FUNCTION cometchat.rebuild() IS 'recomputes every lifecycle table from the ledger (after a retirement, what began at or after cometchat.retired_before()); returns the number of events replayed';
 
+-- The last id of the next step of a recomputation in steps: the
+-- step_events events after after_id, up to last_id (NULL: none left).
+-- Raises on an invalid step_events, which the procedures check first.
+CREATE FUNCTION cometchat._step_end(after_id bigint, last_id bigint, step_events integer)
+    RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF step_events IS NULL OR step_events < 1 THEN
+        RAISE EXCEPTION 'invalid step_events %', step_events
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many events to replay per transaction, e.g. step_events => 1000000.';
+    END IF;
+    RETURN (SELECT max(s.id)
+            FROM (SELECT e.id FROM cometchat.events e
+                  WHERE e.id > after_id AND e.id <= last_id
+                  ORDER BY e.id LIMIT step_events) s);
+END
+$$;
+COMMENT ON FUNCTION cometchat._step_end(bigint, bigint, integer) IS 'internal: the last id of the next step of cometchat.rebuild_in_steps() and cometchat.verify_in_steps()';
+REVOKE ALL ON FUNCTION cometchat._step_end(bigint, bigint, integer) FROM PUBLIC;
+
 -- rebuild() in a transaction per step_events events, beside live ingest.
 -- A procedure with transaction control takes no SET clause: every name is
 -- qualified instead.  Step 0 empties the tables as rebuild() does and
@@ -589,11 +612,8 @@ DECLARE
     last_id bigint;
     upto bigint;
 BEGIN
-    IF step_events IS NULL OR step_events OPERATOR(pg_catalog.<) 1 THEN
-        RAISE EXCEPTION 'invalid step_events %', step_events
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass how many events to replay per transaction, e.g. step_events => 1000000.';
-    END IF;
+    -- (An invalid step_events raises before anything is done.)
+    PERFORM cometchat._step_end(0, 0, step_events);
     LOCK TABLE cometchat.rebuild_progress IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT FROM cometchat.rebuild_progress) THEN
         LOCK TABLE cometchat.events IN SHARE MODE;
@@ -606,10 +626,7 @@ BEGIN
         SELECT p.replayed_to, p.replay_until INTO done, last_id
         FROM cometchat.rebuild_progress p FOR UPDATE;
         EXIT WHEN NOT FOUND;
-        upto := (SELECT pg_catalog.max(s.id)
-                 FROM (SELECT e.id FROM cometchat.events e
-                       WHERE e.id OPERATOR(pg_catalog.>) done AND e.id OPERATOR(pg_catalog.<=) last_id
-                       ORDER BY e.id LIMIT step_events) s);
+        upto := cometchat._step_end(done, last_id, step_events);
         IF upto IS NULL THEN
             DELETE FROM cometchat.rebuild_progress p
             RETURNING p.events_replayed, p.steps INTO events_replayed, steps;
@@ -701,22 +718,25 @@ REVOKE ALL ON FUNCTION cometchat.reset_ingest_stats() FROM PUBLIC;
 ------------------------------------------------------------------------
 DROP FUNCTION cometchat._lifecycle_rows();
 -- The lifecycle tables as rows of jsonb, for comparison; tables: their
--- schema (or that of verify_in_steps()'s copies of them).
-CREATE FUNCTION cometchat._lifecycle_rows(tables regnamespace DEFAULT 'cometchat')
+-- schema, prefix: that of their names (verify_in_steps()'s copies).
+CREATE FUNCTION cometchat._lifecycle_rows(tables regnamespace DEFAULT 'cometchat',
+                                          prefix text DEFAULT '')
     RETURNS TABLE (table_name text, row_data jsonb)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE format($q$
-        SELECT 'sessions', to_jsonb(s) FROM %1$s.sessions s
-        UNION ALL SELECT 'calls', to_jsonb(c) FROM %1$s.calls c
-        UNION ALL SELECT 'call_outcomes', to_jsonb(o) FROM %1$s.call_outcomes o
-        UNION ALL SELECT 'participants', to_jsonb(p) FROM %1$s.participants p
-        UNION ALL SELECT 'recordings', to_jsonb(r) FROM %1$s.recordings r$q$, tables);
+        SELECT 'sessions', to_jsonb(s) FROM %1$s.%2$I s
+        UNION ALL SELECT 'calls', to_jsonb(c) FROM %1$s.%3$I c
+        UNION ALL SELECT 'call_outcomes', to_jsonb(o) FROM %1$s.%4$I o
+        UNION ALL SELECT 'participants', to_jsonb(p) FROM %1$s.%5$I p
+        UNION ALL SELECT 'recordings', to_jsonb(r) FROM %1$s.%6$I r$q$,
+        tables, prefix || 'sessions', prefix || 'calls', prefix || 'call_outcomes',
+        prefix || 'participants', prefix || 'recordings');
 END
 $$;
-COMMENT ON FUNCTION cometchat._lifecycle_rows(regnamespace) IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
+COMMENT ON FUNCTION cometchat._lifecycle_rows(regnamespace, text) IS 'internal: every lifecycle row as jsonb, for cometchat.verify()';
 
 -- The differences between the maintained rows (a table of _lifecycle_rows())
 -- and the lifecycle tables of the schema recomputed, as verify() returns
@@ -797,8 +817,10 @@ COMMENT ON FUNCTION cometchat.verify() IS 'differences between the maintained li
 -- names, since ingest goes on writing the tables themselves.  A procedure
 -- with transaction control takes no SET clause: every name is qualified
 -- instead.  Step 0 holds the ledger in SHARE mode, as verify() does
--- throughout: it copies the maintained rows, and after a retirement the
--- rows a recomputation keeps (_forget_since), and notes the ledger's last
+-- throughout, for as short a time as it can: it copies the maintained rows
+-- as they are (cometchat_verify_m_*, turned into jsonb only at the end),
+-- makes the empty copies to recompute into (after a retirement, with the
+-- rows a recomputation keeps: _forget_since), and notes the ledger's last
 -- id.  The steps replay the events up to it into the copies; the last
 -- compares them with the maintained rows of step 0 and leaves the
 -- differences in the temporary table cometchat_verify_differences.
@@ -810,22 +832,23 @@ CREATE PROCEDURE cometchat.verify_in_steps(step_events integer DEFAULT 1000000,
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    copies CONSTANT pg_catalog.text[] := ARRAY['sessions', 'calls', 'call_outcomes', 'participants',
-                                               'recordings', 'cometchat_verify_maintained',
-                                               'cometchat_verify_differences'];
+    -- 1 to 5: the copies recomputed into; 6 to 10: the maintained rows.
+    made CONSTANT pg_catalog.text[] := ARRAY[
+        'sessions', 'calls', 'call_outcomes', 'participants', 'recordings',
+        'cometchat_verify_m_sessions', 'cometchat_verify_m_calls', 'cometchat_verify_m_call_outcomes',
+        'cometchat_verify_m_participants', 'cometchat_verify_m_recordings',
+        'cometchat_verify_maintained', 'cometchat_verify_differences'];
     mark CONSTANT pg_catalog.text := 'made by cometchat.verify_in_steps()';
+    temp_schema pg_catalog.regnamespace;
     horizon pg_catalog.timestamptz;
     done bigint := 0;
     last_id bigint;
     upto bigint;
     t pg_catalog.text;
 BEGIN
-    IF step_events IS NULL OR step_events OPERATOR(pg_catalog.<) 1 THEN
-        RAISE EXCEPTION 'invalid step_events %', step_events
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass how many events to replay per transaction, e.g. step_events => 1000000.';
-    END IF;
-    FOREACH t IN ARRAY copies LOOP
+    -- (An invalid step_events raises before anything is done.)
+    PERFORM cometchat._step_end(0, 0, step_events);
+    FOREACH t IN ARRAY made LOOP
         IF pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', t)) IS NOT NULL THEN
             IF NOT coalesce(pg_catalog.obj_description(pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', t)),
                                                        'pg_class') OPERATOR(pg_catalog.=) mark, false) THEN
@@ -840,9 +863,9 @@ BEGIN
 
     LOCK TABLE cometchat.events IN SHARE MODE;
     horizon := cometchat.retired_before();
-    EXECUTE 'CREATE TEMPORARY TABLE pg_temp.cometchat_verify_maintained AS
-             SELECT l.table_name, l.row_data FROM cometchat._lifecycle_rows() l';
-    FOREACH t IN ARRAY copies[1:5] LOOP
+    FOREACH t IN ARRAY made[1:5] LOOP
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE pg_temp.%I AS TABLE cometchat.%I',
+                                  pg_catalog.format('cometchat_verify_m_%s', t), t);
         EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE pg_temp.%1$I (LIKE cometchat.%1$I INCLUDING ALL)', t);
         -- After a retirement, what a recomputation keeps: all, then less.
         IF horizon IS NOT NULL THEN
@@ -855,24 +878,22 @@ BEGIN
                        AND a.attgenerated OPERATOR(pg_catalog.=) '');
         END IF;
     END LOOP;
-    FOREACH t IN ARRAY copies[1:6] LOOP
+    FOREACH t IN ARRAY made[1:10] LOOP
         EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.%I IS %L', t, mark);
     END LOOP;
+    -- (The session has a temporary schema once it has made a temporary table.)
+    temp_schema := pg_catalog.pg_my_temp_schema();
     IF horizon IS NOT NULL THEN
-        PERFORM cometchat._forget_since(horizon, pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace);
+        PERFORM cometchat._forget_since(horizon, temp_schema);
     END IF;
     last_id := (SELECT pg_catalog.max(e.id) FROM cometchat.events e);
     steps := 0;
     COMMIT;
 
     LOOP
-        upto := (SELECT pg_catalog.max(s.id)
-                 FROM (SELECT e.id FROM cometchat.events e
-                       WHERE e.id OPERATOR(pg_catalog.>) done AND e.id OPERATOR(pg_catalog.<=) last_id
-                       ORDER BY e.id LIMIT step_events) s);
+        upto := cometchat._step_end(done, last_id, step_events);
         EXIT WHEN upto IS NULL;
-        PERFORM cometchat._replay(after_id => done, upto_id => upto,
-                                  tables => pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace);
+        PERFORM cometchat._replay(after_id => done, upto_id => upto, tables => temp_schema);
         done := upto;
         steps := steps OPERATOR(pg_catalog.+) 1;
         COMMIT;
@@ -885,13 +906,16 @@ BEGIN
             USING ERRCODE = 'object_in_use',
                   HINT = 'Run it again.';
     END IF;
+    EXECUTE 'CREATE TEMPORARY TABLE pg_temp.cometchat_verify_maintained AS
+             SELECT l.table_name, l.row_data FROM cometchat._lifecycle_rows($1, ''cometchat_verify_m_'') l'
+        USING temp_schema;
     EXECUTE 'CREATE TEMPORARY TABLE pg_temp.cometchat_verify_differences AS
              SELECT d.table_name, d.difference, d.row_data
-             FROM cometchat._differences(''pg_temp.cometchat_verify_maintained'',
-                                         pg_catalog.pg_my_temp_schema()::pg_catalog.regnamespace) d';
+             FROM cometchat._differences(''pg_temp.cometchat_verify_maintained'', $1) d'
+        USING temp_schema;
     EXECUTE pg_catalog.format('COMMENT ON TABLE pg_temp.cometchat_verify_differences IS %L', mark);
     EXECUTE 'SELECT pg_catalog.count(*) FROM pg_temp.cometchat_verify_differences' INTO differences;
-    FOREACH t IN ARRAY copies[1:6] LOOP
+    FOREACH t IN ARRAY made[1:11] LOOP
         EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', t);
     END LOOP;
     COMMIT;
@@ -901,7 +925,7 @@ COMMENT ON PROCEDURE cometchat.verify_in_steps(integer, bigint, integer) IS 'ver
 REVOKE ALL ON FUNCTION cometchat.verify(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat.verify() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE cometchat.verify_in_steps(integer, bigint, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cometchat._lifecycle_rows(regnamespace) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cometchat._lifecycle_rows(regnamespace, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cometchat._differences(regclass, regnamespace) FROM PUBLIC;
 
 -- Bulk loads claim their ids instead of holding 1,024 lock buckets

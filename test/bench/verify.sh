@@ -23,7 +23,9 @@
 #   - time: the statement's wall-clock time;
 #   - peak memory: the backend's RssAnon (/proc/PID/status: private
 #     anonymous memory, which excludes shared buffers), sampled every 0.1 s;
-#   - temp: bytes written to temporary files (pg_stat_database.temp_bytes).
+#   - temp: bytes written to temporary files (pg_stat_database.temp_bytes);
+#   - ingest held off: how long it held (or waited for) SHARE on the
+#     ledger, which inserts wait for (pg_locks, sampled with the memory).
 # verify(), verify(since) and verify_in_steps() must find no difference.  Prints one line per
 # measurement, then a table.  Exit status 0 when every verify() was empty,
 # 1 otherwise.
@@ -53,15 +55,16 @@ say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 sql() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -c "$1" </dev/null; }
 
 # measure LABEL STATEMENT: runs it in a backend of its own (found by its
-# application_name) and appends "label|events|seconds|peak kB|temp bytes|rows"
-# to $RESULTS.
+# application_name) and appends "label|events|seconds|peak kB|temp
+# bytes|seconds holding SHARE on the ledger|rows" to $RESULTS.
 measure() {
-    local label=$1 statement=$2 app pid= peak=0 rss t0 t1 temp0 temp1 out events
+    local label=$1 statement=$2 app pid= peak=0 rss t0 t1 temp0 temp1 out events held
     [[ ,$ONLY, == *,$label,* ]] || return 0
     app=cc_verify_bench_$label
     events=$(sql "SELECT count(*) FROM cometchat.events")
     temp0=$(sql "SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()")
     t0=$EPOCHREALTIME
+    held=$t0
     PGAPPNAME=$app "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -c "$statement" \
         >"$TMP/out" 2>&1 </dev/null &
     local client=$!
@@ -70,6 +73,9 @@ measure() {
         if [[ -n $pid ]]; then
             rss=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
             [[ -n $rss ]] && ((rss > peak)) && peak=$rss
+            # Ingest is held off while it holds (or waits for) SHARE on the ledger.
+            [[ $(sql "SELECT count(*) FROM pg_locks WHERE pid = $pid AND mode = 'ShareLock'
+                      AND relation = 'cometchat.events'::regclass") == 1 ]] && held=$EPOCHREALTIME
         fi
         sleep 0.1
     done
@@ -79,8 +85,8 @@ measure() {
     sleep 1
     temp1=$(sql "SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()")
     out=$(tr '\n' ' ' <"$TMP/out")
-    echo "$label|$events|$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')|$peak|$((temp1 - temp0))|$out" >>"$RESULTS"
-    say "   $label at $events events: $(tail -n 1 "$RESULTS" | cut -d'|' -f3) s, peak RssAnon $((peak / 1024)) MB, temp $(((temp1 - temp0) / 1048576)) MB, returned: $out"
+    echo "$label|$events|$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')|$peak|$((temp1 - temp0))|$(awk -v a="$t0" -v b="$held" 'BEGIN {printf "%.1f", b - a}')|$out" >>"$RESULTS"
+    say "   $label at $events events: $(tail -n 1 "$RESULTS" | cut -d'|' -f3) s, peak RssAnon $((peak / 1024)) MB, temp $(((temp1 - temp0) / 1048576)) MB, SHARE on the ledger for $(tail -n 1 "$RESULTS" | cut -d'|' -f6) s, returned: $out"
 }
 
 TMP=$(mktemp -d /tmp/cometchat-verify-bench.XXXXXX)
@@ -120,13 +126,13 @@ for size in "${sizes[@]}"; do
 done
 
 echo
-echo "| function | events | time | peak backend memory (RssAnon) | temporary files |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| function | events | time | peak backend memory (RssAnon) | temporary files | ingest held off |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 awk -F'|' '{name = $1 "()"; sub(/_since\(\)$/, "(since)", name)
-            printf "| `%s` | %\047d | %s s | %d MB | %d MB |\n", name, $2, $3, $4 / 1024, $5 / 1048576}' "$RESULTS"
+            printf "| `%s` | %\047d | %s s | %d MB | %d MB | %s s |\n", name, $2, $3, $4 / 1024, $5 / 1048576, $6}' "$RESULTS"
 # Every verify() and verify(since) returned count 0, every
 # verify_in_steps() 0 differences (its first column).
-if awk -F'|' '$1 ~ /^verify/ && $6 + 0 != 0 {bad = 1} END {exit !bad}' "$RESULTS"; then
+if awk -F'|' '$1 ~ /^verify/ && $7 + 0 != 0 {bad = 1} END {exit !bad}' "$RESULTS"; then
     echo "verify() found differences" >&2
     exit 1
 fi
