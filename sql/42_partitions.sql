@@ -129,16 +129,9 @@ SELECT * FROM cometchat.create_partitions(lock_wait => NULL);
 
 -- Leave the ledger as the tests after this one expect it: the default
 -- partition alone (the months from now on are empty), no retirement.
-DO $$
-DECLARE
-    p text;
-BEGIN
-    FOR p IN SELECT l.partition_name FROM cometchat.ledger_partitions() l WHERE NOT l.is_default LOOP
-        EXECUTE format('DROP TABLE cometchat.%I', p);
-    END LOOP;
-END
-$$;
-DELETE FROM cometchat.retired_partitions;
+\set ECHO none
+\i test/sql/drop_partitions.sql
+\set ECHO all
 SELECT cometchat.rebuild() AS replayed;
 SELECT partition_name, is_default FROM cometchat.ledger_partitions();
 SELECT * FROM cometchat.verify();

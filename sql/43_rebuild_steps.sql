@@ -11,24 +11,7 @@
 -- Two days (2023-11-15 and 16) of 20 calls each: initiated, started, two
 -- joins, ended, a recording; every fifth call of a conversation is
 -- answered by no one (an outcome, no session), and a meeting a day.
-SELECT status, count(*) FROM (
-  SELECT d, i, CASE WHEN i % 5 = 0
-    THEN pg_temp.feed(
-      pg_temp.initiated((100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t, 's' || d || '-' || i),
-      pg_temp.outcome('unanswered', (1000 + 100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t + 45))
-    ELSE pg_temp.feed(
-      pg_temp.initiated((100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t, 's' || d || '-' || i),
-      pg_temp.started('call_started', 's' || d || '-' || i, t + 10),
-      pg_temp.joined('call_participant_joined', 's' || d || '-' || i, 'A', t + 10),
-      pg_temp.joined('call_participant_joined', 's' || d || '-' || i, 'B', t + 12),
-      pg_temp.ended('call_ended', 's' || d || '-' || i, t + 10, t + 100, jsonb_build_array(
-        pg_temp.occ('A', t + 10, t + 100), pg_temp.occ('B', t + 12, t + 90))),
-      pg_temp.recording('s' || d || '-' || i, t + 15, '60.0', 'https://example.test/rec/' || d || '-' || i))
-    END AS statuses
-  FROM generate_series(0, 1) d, generate_series(1, 20) i,
-       LATERAL (SELECT 1700038800 + d * 86400 + i * 600 AS t) x) f,
-  LATERAL regexp_split_to_table(f.statuses, ' ') status
-GROUP BY status;
+SELECT * FROM pg_temp.two_days(calls_per_day => 20, day_gap => 1);
 SELECT pg_temp.feed(
   pg_temp.started('meeting_started', 'room-' || d, 1700038800 + d * 86400 + 30000),
   pg_temp.joined('meeting_participant_joined', 'room-' || d, 'C', 1700038800 + d * 86400 + 30005),
@@ -126,14 +109,7 @@ SELECT pg_temp.snapshot() = :'good' AS untouched,
        (SELECT count(*) FROM cometchat.rebuild_progress) AS in_progress;
 
 -- Leave the ledger as the tests after this one expect it.
-DO $$
-DECLARE
-    p text;
-BEGIN
-    FOR p IN SELECT l.partition_name FROM cometchat.ledger_partitions() l WHERE NOT l.is_default LOOP
-        EXECUTE format('DROP TABLE cometchat.%I', p);
-    END LOOP;
-END
-$$;
-DELETE FROM cometchat.retired_partitions;
+\set ECHO none
+\i test/sql/drop_partitions.sql
+\set ECHO all
 SELECT cometchat.rebuild() AS replayed;

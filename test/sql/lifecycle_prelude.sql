@@ -133,3 +133,30 @@ BEGIN
   END LOOP;
   SELECT count(DISTINCT s) INTO distinct_contents FROM unnest(snaps) s;
 END $$;
+
+-- Two days of calls_per_day calls each, day_gap days apart (the first on
+-- 2023-11-15, every call ten minutes after the last): initiated, started,
+-- two joins, ended, a recording; every fifth answered by no one (an outcome,
+-- no session id).  Conversations conv0 to conv2; session ids s<day>-<i>.
+-- Returns how many payloads had each status.
+CREATE FUNCTION pg_temp.two_days(calls_per_day int, day_gap int)
+RETURNS TABLE (status text, count bigint) LANGUAGE sql AS $$
+  SELECT status, count(*) FROM (
+    SELECT d, i, CASE WHEN i % 5 = 0
+      THEN pg_temp.feed(
+        pg_temp.initiated((100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t, 's' || d || '-' || i),
+        pg_temp.outcome('unanswered', (1000 + 100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t + 45))
+      ELSE pg_temp.feed(
+        pg_temp.initiated((100 * d + i)::text, 'conv' || i % 3, 'a', 'b', t, 's' || d || '-' || i),
+        pg_temp.started('call_started', 's' || d || '-' || i, t + 10),
+        pg_temp.joined('call_participant_joined', 's' || d || '-' || i, 'A', t + 10),
+        pg_temp.joined('call_participant_joined', 's' || d || '-' || i, 'B', t + 12),
+        pg_temp.ended('call_ended', 's' || d || '-' || i, t + 10, t + 100, jsonb_build_array(
+          pg_temp.occ('A', t + 10, t + 100), pg_temp.occ('B', t + 12, t + 90))),
+        pg_temp.recording('s' || d || '-' || i, t + 15, '60.0', 'https://example.test/rec/' || d || '-' || i))
+      END AS statuses
+    FROM generate_series(0, 1) d, generate_series(1, calls_per_day) i,
+         LATERAL (SELECT 1700038800 + d * day_gap * 86400 + i * 600 AS t) x) f,
+    LATERAL regexp_split_to_table(f.statuses, ' ') status
+  GROUP BY status
+$$;
