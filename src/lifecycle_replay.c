@@ -1,7 +1,8 @@
 /*
  * lifecycle_replay.c
- *		The replay behind cometchat.rebuild() and cometchat.rebuild_in_steps():
- *		events of the ledger, in id order, through the lifecycle rules.
+ *		The replay behind cometchat.rebuild(), rebuild_in_steps() and
+ *		verify_in_steps(): events of the ledger, in id order, through the
+ *		lifecycle rules.
  *
  * The replay goes through the same queue as a bulk load (batch.c): each
  * event is analyzed again and queued, and every cometchat.batch_size events
@@ -34,7 +35,8 @@
  * session's rows are inserted by their first event and updated at least
  * once after, so that part grows with the events replayed in one
  * transaction: 17 bytes per event (test/bench/run --verify: 380 MB at 20
- * million events).  rebuild_in_steps() bounds it by the step's size.
+ * million events).  rebuild_in_steps() and verify_in_steps() bound it by
+ * the step's size.
  */
 #include "cometchat.h"
 #include "store.h"
@@ -67,7 +69,7 @@ cc_replay(PG_FUNCTION_ARGS)
 {
 	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
 	Oid			ledger_id = get_relname_relid("events", namespace);
-	Oid			into = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? PG_GETARG_OID(4) : namespace;
+	Oid			tables = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? PG_GETARG_OID(4) : namespace;
 	Oid			owner;
 	Oid			types[3] = {TIMESTAMPTZOID, INT8OID, INT8OID};
 	Datum		values[3];
@@ -141,9 +143,9 @@ cc_replay(PG_FUNCTION_ARGS)
 			{
 				/* Queued as a copy; a full queue is applied at once. */
 				if (locked)
-					cc_batch_add(&ev, into, owner);
+					cc_batch_add(&ev, tables, owner);
 				else
-					cc_batch_add_unlocked(&ev, into, owner);
+					cc_batch_add_unlocked(&ev, tables, owner);
 				replayed++;
 			}
 			MemoryContextSwitchTo(old);
