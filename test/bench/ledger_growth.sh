@@ -5,28 +5,36 @@
 # be reached as a superuser.  test/bench/run --growth gives it a private
 # cluster.  See test/bench/README.md.
 #
-#   test/bench/ledger_growth.sh [--sizes N[,N...]] [--rows R] [--bulk B] [--seed S] [--quick]
+#   test/bench/ledger_growth.sh [--sizes N[,N...]] [--rows R] [--bulk B] [--runs K] [--cold] [--seed S] [--quick]
 #
 # Generates one chunk of realistic traffic with test/gen/stream.sql, as
 # test/bench/verify.sh does (100,000 ringing calls and 10,000 meetings across
 # 10 apps: 881,258 deliveries).  At each size of --sizes (default
 # 0,5000000,20000000), after filling the ledger up to it with history, it
-# measures, into the current month:
+# measures ingest of the newest events (the first size's from the start of
+# this month, each next size's a copy's step later, after every event
+# already there, as time goes on):
 #   - single-row ingest: pgbench, 4 clients, one payload per transaction,
-#     R payloads (default 600,000: about 30 s) of the chunk moved to this
-#     month, under app ids of their own;
-#   - bulk ingest: one INSERT ... SELECT of the chunk's first B deliveries
-#     (default 200,000), moved to this month under app ids of their own;
-# each beside its baseline, the same payloads the same way into a plain
+#     R payloads (default 600,000: about 30 s) of the chunk moved to then,
+#     under app ids of their own, in K runs (default 3) of R/K;
+#   - bulk ingest: K runs, each one INSERT ... SELECT of the chunk's first B
+#     deliveries (default 200,000), moved to then under app ids of the run's
+#     own;
+# each run beside its baseline, the same payloads the same way into a plain
 # table (id bigserial PRIMARY KEY, payload jsonb), emptied before each, run
-# right after it.  History is loaded through the real ingest path: copies of
+# right after it; each figure is the median of its K runs.  History is
+# loaded through the real ingest path: copies of
 # the chunk, each under app ids of its own and moved to a month of its own
 # before this one (copy k about k months back), one INSERT ... SELECT each,
 # after cometchat.create_partitions() has made the copy's months (when the
 # function exists: on an unpartitioned ledger it runs as well).  Before each
 # measurement: VACUUM ANALYZE of what changed since the last one (each copy
 # of the history is vacuumed right after it is loaded, as autovacuum would),
-# and a CHECKPOINT.
+# a CHECKPOINT and, unless --cold, a warm-up: pg_prewarm reads the lifecycle
+# tables and their indexes and the indexes of the partition the events go to
+# into the shared buffers, as they are on a server that has been ingesting
+# for a while (the history import just before leaves its own pages there
+# instead).
 #
 # A copy is moved by rewriting its text (growth.moved): the 10-digit epoch
 # numbers and the start time in each session id move by the same whole
@@ -34,9 +42,11 @@
 # and its gaps, and its message ids get a prefix that grows with the copy's
 # recency, so that later ids sort after earlier ones, as CometChat's do.
 #
-# Prints one line per measurement, then a table: the rates, each figure's
-# ratio to its baseline, and that ratio as a fraction of the same at the
-# first size (the empty ledger): the baseline factors out the machine's drift.
+# Prints one line per measurement, then a table: the rates, each rate as a
+# fraction of the same at the first size (the empty ledger), each figure's
+# ratio to its baseline and that ratio as a fraction of the same at the
+# first size, which factors out the machine's drift (and adds the
+# baseline's own noise).
 set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -47,6 +57,8 @@ export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
 SIZES=0,5000000,20000000
 ROWS=600000
 BULK=200000
+RUNS=3
+WARM=1
 SEED=20240304
 N_CALLS=100000
 N_MEETINGS=10000
@@ -55,6 +67,8 @@ while (($# > 0)); do
         --sizes) SIZES=${2:?--sizes takes N[,N...]}; shift ;;
         --rows) ROWS=${2:?--rows takes a number}; shift ;;
         --bulk) BULK=${2:?--bulk takes a number}; shift ;;
+        --runs) RUNS=${2:?--runs takes a number}; shift ;;
+        --cold) WARM=0 ;;
         --seed) SEED=${2:?--seed takes a number}; shift ;;
         --quick) SIZES=0,60000; ROWS=8000; BULK=4000; N_CALLS=4000; N_MEETINGS=400 ;;
         *) echo "ledger_growth.sh: unknown option $1" >&2; exit 2 ;;
@@ -62,9 +76,10 @@ while (($# > 0)); do
     shift
 done
 [[ $SIZES =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "ledger_growth.sh: --sizes takes N[,N...]" >&2; exit 2; }
-for n in "$ROWS" "$BULK" "$SEED"; do
+for n in "$ROWS" "$BULK" "$RUNS" "$SEED"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "ledger_growth.sh: $n is not a number" >&2; exit 2; }
 done
+((RUNS >= 1 && ROWS / RUNS >= 4)) || { echo "ledger_growth.sh: --runs takes 1 to --rows / 4" >&2; exit 2; }
 
 say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -78,6 +93,11 @@ RESULTS=$TMP/results
 
 [[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "ledger_growth.sh: the ledger is not empty" >&2; exit 2; }
 PARTITIONED=$(sql "SELECT to_regproc('cometchat.create_partitions') IS NOT NULL")
+if ((WARM)); then
+    [[ $PARTITIONED == t ]] || { echo "ledger_growth.sh: the warm-up needs a partitioned ledger (1.5); --cold measures an older one" >&2; exit 2; }
+    psql_do -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" </dev/null >/dev/null ||
+        { echo "ledger_growth.sh: the warm-up needs pg_prewarm (contrib); --cold measures without it" >&2; exit 2; }
+fi
 
 say "generating one chunk of the stream (test/gen/stream.sql, seed $SEED)"
 psql_do -f "$ROOT/test/gen/stream.sql" </dev/null >/dev/null
@@ -87,7 +107,7 @@ CREATE TABLE growth.chunk AS
     SELECT seq, payload FROM cc_gen.stream($SEED, $N_CALLS, $N_MEETINGS, n_apps => 10);
 CREATE TABLE growth.plain (id bigserial PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
-CREATE TABLE growth.bulk (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
 CREATE SEQUENCE growth.cursor;
 -- When an event happened (cometchat.event_time() is 1.5's; classify() is
 -- older, so the unpartitioned ledger can be measured too).
@@ -137,7 +157,8 @@ CHUNK_N=$(sql "SELECT count(*) FROM growth.chunk")
 ((ROWS <= CHUNK_N)) || { echo "ledger_growth.sh: --rows is more than the chunk's $CHUNK_N deliveries" >&2; exit 2; }
 say "   $CHUNK_N deliveries, from $(sql "SELECT to_timestamp(t_min) || ' to ' || to_timestamp(t_max) FROM growth.span")"
 # The move to this month (its first event at or after the month's start),
-# and the step between copies of the history (at least the chunk's span).
+# and the step between copies of the history (at least the chunk's span),
+# also the step from one size's measured events to the next size's.
 D_NOW=$(sql "SELECT ceil((this_month - t_min) / 1e6)::int FROM growth.span")
 STEP=$(sql "SELECT greatest(3, ceil((t_max - t_min) / 1e6)::int + 1) FROM growth.span")
 D_HIST=$(sql "SELECT floor((this_month - t_max) / 1e6)::int FROM growth.span")
@@ -167,10 +188,33 @@ vacuum_changed() {
     [[ -z $t ]] || sql "VACUUM ANALYZE $t" >/dev/null
 }
 
-# pgbench_rate TABLE: rows per second of R single-row inserts into TABLE.
+# warm_up TIME: the lifecycle tables (every table of the extension but the
+# ledger's partitions) and the live streams, with their indexes, and the
+# indexes of the partition of TIME (its heap is only appended to), read
+# into the shared buffers.
+warm_up() {
+    ((WARM)) || return 0
+    say "   warm-up: $(sql "
+        SELECT pg_size_pretty(8192 * sum(pg_prewarm(c.oid)))
+        FROM pg_class c
+        WHERE c.relkind IN ('r', 'i')
+          AND (c.relnamespace = 'growth'::regnamespace AND c.relname IN ('live', 'live_pkey', 'bulk', 'bulk_pkey')
+               OR c.relnamespace = 'cometchat'::regnamespace
+                  AND coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = c.oid), c.oid) IN
+                      (SELECT t.oid FROM pg_class t
+                       WHERE t.relnamespace = 'cometchat'::regnamespace AND t.relkind = 'r' AND NOT t.relispartition)
+               OR c.relkind = 'i' AND c.relnamespace = 'cometchat'::regnamespace
+                  AND (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = c.oid) IN
+                      (SELECT to_regclass(format('cometchat.%I', p.partition_name))
+                       FROM cometchat.ledger_partitions() p
+                       WHERE p.range_from <= '$1' AND '$1' < p.range_to))")"
+}
+
+# pgbench_rate TABLE RUN: rows per second of single-row inserts into TABLE
+# of run RUN's share of the live stream.
 pgbench_rate() {
-    local per_client=$((ROWS / 4))
-    sql "SELECT setval('growth.cursor', 1, false)" >/dev/null
+    local per_client=$((ROWS / RUNS / 4))
+    sql "SELECT setval('growth.cursor', $((($2 - 1) * per_client * 4 + 1)), false)" >/dev/null
     echo "INSERT INTO $1 (payload) SELECT payload FROM growth.live WHERE seq = (SELECT nextval('growth.cursor'));" >"$TMP/insert.sql"
     PGOPTIONS='-c synchronous_commit=off' "$PGBIN/pgbench" -n -c 4 -j 2 -M prepared -t "$per_client" \
         -f "$TMP/insert.sql" >"$TMP/pgbench.out" 2>&1 </dev/null || { cat "$TMP/pgbench.out" >&2; exit 1; }
@@ -181,13 +225,19 @@ pgbench_rate() {
     awk '/^tps = / {printf "%.0f", $3 * 1}' "$TMP/pgbench.out"
 }
 
-# bulk_rate TABLE: rows per second of one INSERT ... SELECT of the bulk stream.
+# bulk_rate TABLE RUN: rows per second of one INSERT ... SELECT of run RUN's
+# bulk stream.
 bulk_rate() {
     local t0 t1
     t0=$EPOCHREALTIME
-    sql "INSERT INTO $1 (payload) SELECT payload FROM growth.bulk ORDER BY seq" >/dev/null
+    sql "INSERT INTO $1 (payload) SELECT payload FROM growth.bulk WHERE run = $2 ORDER BY seq" >/dev/null
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" -v n="$BULK_N" 'BEGIN {printf "%.0f", n / (b - a)}'
+}
+
+# median N...: the middle one (the lower middle of an even count).
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
 # io_mark: remember the server's I/O and WAL counters; io_report N LABEL:
@@ -225,33 +275,42 @@ io_report() {
 }
 
 measure() {
-    local i=$1 events live_ext live_base bulk_ext bulk_base
+    local i=$1 events r live_ext=() live_base=() bulk_ext=() bulk_base=()
+    local d=$((D_NOW + (i - 1) * STEP))
     say "at $(sql "SELECT count(*) FROM cometchat.events") events: preparing this month's streams"
     sql "TRUNCATE growth.live, growth.bulk" >/dev/null
-    sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($D_NOW, '-live$i', '$((500 + 2 * i))')")
+    sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($d, '-live$i', '$((500 + 2 * i))')")
          FROM (SELECT seq, payload FROM growth.chunk ORDER BY seq LIMIT $ROWS) c" >/dev/null
-    sql "INSERT INTO growth.bulk SELECT seq, $(sql "SELECT growth.moved($D_NOW, '-bulk$i', '$((501 + 2 * i))')")
-         FROM growth.chunk ORDER BY seq LIMIT $BULK" >/dev/null
-    BULK_N=$(sql "SELECT count(*) FROM growth.bulk")
-    add_partitions "$(sql "SELECT growth.moved($D_NOW, '-live$i', '$((500 + 2 * i))')")"
+    for ((r = 1; r <= RUNS; r++)); do
+        sql "INSERT INTO growth.bulk SELECT $r, seq, $(sql "SELECT growth.moved($d, '-bulk$i-$r', '$((501 + 2 * i))')")
+             FROM growth.chunk ORDER BY seq LIMIT $BULK" >/dev/null
+    done
+    BULK_N=$(sql "SELECT count(*) FROM growth.bulk WHERE run = 1")
+    add_partitions "$(sql "SELECT growth.moved($d, '-live$i', '$((500 + 2 * i))')")"
     sql "TRUNCATE growth.plain" >/dev/null
     vacuum_changed
     sql "CHECKPOINT" >/dev/null
+    warm_up "$(sql "SELECT min(growth.t(payload)) FROM growth.live")"
     events=$(sql "SELECT count(*) FROM cometchat.events")
     say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')"), lifecycle tables $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relname IN ('calls', 'call_outcomes', 'sessions', 'participants', 'recordings')")"
-    io_mark
-    live_ext=$(pgbench_rate cometchat.events)
-    io_report "$ROWS" "single-row"
-    live_base=$(pgbench_rate growth.plain)
-    say "   single-row: $live_ext ev/s, baseline $live_base ev/s"
-    sql "TRUNCATE growth.plain" >/dev/null
+    for ((r = 1; r <= RUNS; r++)); do
+        ((r > 1)) || io_mark
+        live_ext+=("$(pgbench_rate cometchat.events "$r")")
+        ((r > 1)) || io_report "$((ROWS / RUNS / 4 * 4))" "single-row"
+        live_base+=("$(pgbench_rate growth.plain "$r")")
+        sql "TRUNCATE growth.plain" >/dev/null
+        say "   single-row, run $r: ${live_ext[-1]} ev/s, baseline ${live_base[-1]} ev/s"
+    done
     sql "CHECKPOINT" >/dev/null
-    io_mark
-    bulk_ext=$(bulk_rate cometchat.events)
-    io_report "$BULK_N" "bulk"
-    bulk_base=$(bulk_rate growth.plain)
-    say "   bulk ($BULK_N payloads): $bulk_ext ev/s, baseline $bulk_base ev/s"
-    echo "$events|$live_ext|$live_base|$bulk_ext|$bulk_base" >>"$RESULTS"
+    for ((r = 1; r <= RUNS; r++)); do
+        ((r > 1)) || io_mark
+        bulk_ext+=("$(bulk_rate cometchat.events "$r")")
+        ((r > 1)) || io_report "$BULK_N" "bulk"
+        bulk_base+=("$(bulk_rate growth.plain "$r")")
+        sql "TRUNCATE growth.plain" >/dev/null
+        say "   bulk ($BULK_N payloads), run $r: ${bulk_ext[-1]} ev/s, baseline ${bulk_base[-1]} ev/s"
+    done
+    echo "$events|$(median "${live_ext[@]}")|$(median "${live_base[@]}")|$(median "${bulk_ext[@]}")|$(median "${bulk_base[@]}")" >>"$RESULTS"
 }
 
 copies=0
@@ -277,9 +336,11 @@ if [[ $PARTITIONED == t ]]; then
     say "events with a time in the default partition: $(sql "SELECT count(*) FROM cometchat.events_default WHERE occurred_at IS NOT NULL"), quarantined: $(sql "SELECT count(*) FROM cometchat.rejected")"
 fi
 echo
-echo "| events in the ledger | single-row, ev/s (baseline) | ratio | vs empty | bulk INSERT ... SELECT, ev/s (baseline) | ratio | vs empty |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "Medians of $RUNS runs.  vs empty: the rate as a fraction of the same at the first size; by baseline: the ratio to the baseline as a fraction of the same at the first size."
+echo
+echo "| events in the ledger | single-row, ev/s (baseline) | vs empty | ratio | by baseline | bulk INSERT ... SELECT, ev/s (baseline) | vs empty | ratio | by baseline |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 awk -F'|' '
-    NR == 1 { l0 = $2 / $3; b0 = $4 / $5 }
-    { printf "| %\047d | %\047d (%\047d) | %.3f | %.2f | %\047d (%\047d) | %.3f | %.2f |\n",
-             $1, $2, $3, $2 / $3, ($2 / $3) / l0, $4, $5, $4 / $5, ($4 / $5) / b0 }' "$RESULTS"
+    NR == 1 { l = $2; lb = $2 / $3; b = $4; bb = $4 / $5 }
+    { printf "| %\047d | %\047d (%\047d) | %.2f | %.3f | %.2f | %\047d (%\047d) | %.2f | %.3f | %.2f |\n",
+             $1, $2, $3, $2 / l, $2 / $3, ($2 / $3) / lb, $4, $5, $4 / b, $4 / $5, ($4 / $5) / bb }' "$RESULTS"
