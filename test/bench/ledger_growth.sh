@@ -274,8 +274,24 @@ io_report() {
          ORDER BY r.rd - o.rd DESC, r.hit - o.hit DESC LIMIT 10"
 }
 
+# runs LABEL RATE N: --runs runs of RATE (pgbench_rate or bulk_rate), each
+# into the ledger, then into its baseline; the first run's I/O reported for
+# its N events.  Sets MEDIANS to "ledger's median|baseline's median".
+runs() {
+    local label=$1 rate=$2 n=$3 r ext=() base=()
+    for ((r = 1; r <= RUNS; r++)); do
+        ((r > 1)) || io_mark
+        ext+=("$("$rate" cometchat.events "$r")")
+        ((r > 1)) || io_report "$n" "$label"
+        base+=("$("$rate" growth.plain "$r")")
+        sql "TRUNCATE growth.plain" >/dev/null
+        say "   $label, run $r: ${ext[-1]} ev/s, baseline ${base[-1]} ev/s"
+    done
+    MEDIANS="$(median "${ext[@]}")|$(median "${base[@]}")"
+}
+
 measure() {
-    local i=$1 events r live_ext=() live_base=() bulk_ext=() bulk_base=()
+    local i=$1 events r
     local d=$((D_NOW + (i - 1) * STEP))
     say "at $(sql "SELECT count(*) FROM cometchat.events") events: preparing this month's streams"
     sql "TRUNCATE growth.live, growth.bulk" >/dev/null
@@ -293,24 +309,11 @@ measure() {
     warm_up "$(sql "SELECT min(growth.t(payload)) FROM growth.live")"
     events=$(sql "SELECT count(*) FROM cometchat.events")
     say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')"), lifecycle tables $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relname IN ('calls', 'call_outcomes', 'sessions', 'participants', 'recordings')")"
-    for ((r = 1; r <= RUNS; r++)); do
-        ((r > 1)) || io_mark
-        live_ext+=("$(pgbench_rate cometchat.events "$r")")
-        ((r > 1)) || io_report "$((ROWS / RUNS / 4 * 4))" "single-row"
-        live_base+=("$(pgbench_rate growth.plain "$r")")
-        sql "TRUNCATE growth.plain" >/dev/null
-        say "   single-row, run $r: ${live_ext[-1]} ev/s, baseline ${live_base[-1]} ev/s"
-    done
+    runs single-row pgbench_rate "$((ROWS / RUNS / 4 * 4))"
+    local live=$MEDIANS
     sql "CHECKPOINT" >/dev/null
-    for ((r = 1; r <= RUNS; r++)); do
-        ((r > 1)) || io_mark
-        bulk_ext+=("$(bulk_rate cometchat.events "$r")")
-        ((r > 1)) || io_report "$BULK_N" "bulk"
-        bulk_base+=("$(bulk_rate growth.plain "$r")")
-        sql "TRUNCATE growth.plain" >/dev/null
-        say "   bulk ($BULK_N payloads), run $r: ${bulk_ext[-1]} ev/s, baseline ${bulk_base[-1]} ev/s"
-    done
-    echo "$events|$(median "${live_ext[@]}")|$(median "${live_base[@]}")|$(median "${bulk_ext[@]}")|$(median "${bulk_base[@]}")" >>"$RESULTS"
+    runs "bulk ($BULK_N payloads)" bulk_rate "$BULK_N"
+    echo "$events|$live|$MEDIANS" >>"$RESULTS"
 }
 
 copies=0
