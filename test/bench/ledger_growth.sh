@@ -19,11 +19,15 @@
 #     under app ids of their own, in K runs (default 3) of R/K;
 #   - bulk ingest: K runs, each one INSERT ... SELECT of the chunk's first B
 #     deliveries (default 200,000), moved to then under app ids of the run's
-#     own;
-# each run beside its baseline, the same payloads the same way into a plain
-# table (id bigserial PRIMARY KEY, payload jsonb), emptied before each, run
-# right after it; each figure is the median of its K runs.  History is
-# loaded through the real ingest path: copies of
+#     own.
+# Each run is paired with the same run into an empty ledger: a second
+# database of the same cluster (the first's name and _empty), whose
+# extension is made afresh at each size, takes the very same payloads the
+# same way right before or after it (alternately), so that the machine's
+# drift, which moves a rate by up to 40% over minutes here, cancels out of
+# the pair's ratio.  Each figure is the median of its K runs, each ratio the
+# median of the K pairs' ratios.  History is loaded through the real ingest
+# path: copies of
 # the chunk, each under app ids of its own and moved to a month of its own
 # before this one (copy k about k months back), one INSERT ... SELECT each,
 # after cometchat.create_partitions() has made the copy's months (when the
@@ -42,11 +46,10 @@
 # and its gaps, and its message ids get a prefix that grows with the copy's
 # recency, so that later ids sort after earlier ones, as CometChat's do.
 #
-# Prints one line per measurement, then a table: the rates, each rate as a
-# fraction of the same at the first size (the empty ledger), each figure's
-# ratio to its baseline and that ratio as a fraction of the same at the
-# first size, which factors out the machine's drift (and adds the
-# baseline's own noise).
+# Prints one line per measurement, then a table: at each size the median
+# rates of the ledger and of the empty ledger beside it, and the median
+# ratio of the pairs (the issue's "ratio to the empty-ledger rate measured
+# in the same run").
 set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -85,13 +88,17 @@ say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 sql() { psql_do -At -c "$1" </dev/null; }
 
+[[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "ledger_growth.sh: the ledger is not empty" >&2; exit 2; }
+# The empty ledger each run is paired with: a database of its own.
+REF="$(sql "SELECT current_database()")_empty"
+[[ $(sql "SELECT count(*) FROM pg_database WHERE datname = '$REF'") == 0 ]] ||
+    { echo "ledger_growth.sh: database $REF exists" >&2; exit 2; }
+
 TMP=$(mktemp -d /tmp/cometchat-growth-bench.XXXXXX)
 chmod 0755 "$TMP"
-trap 'rm -rf -- "$TMP"' EXIT
+trap 'rm -rf -- "$TMP"; sql "DROP DATABASE IF EXISTS \"$REF\"" >/dev/null || true' EXIT
 RESULTS=$TMP/results
 : >"$RESULTS"
-
-[[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "ledger_growth.sh: the ledger is not empty" >&2; exit 2; }
 PARTITIONED=$(sql "SELECT to_regproc('cometchat.create_partitions') IS NOT NULL")
 if ((WARM)); then
     [[ $PARTITIONED == t ]] || { echo "ledger_growth.sh: the warm-up needs a partitioned ledger (1.5); --cold measures an older one" >&2; exit 2; }
@@ -105,7 +112,6 @@ psql_do <<SQL
 CREATE SCHEMA growth;
 CREATE TABLE growth.chunk AS
     SELECT seq, payload FROM cc_gen.stream($SEED, $N_CALLS, $N_MEETINGS, n_apps => 10);
-CREATE TABLE growth.plain (id bigserial PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
 CREATE SEQUENCE growth.cursor;
@@ -153,6 +159,13 @@ BEGIN
 END
 \$\$;
 SQL
+sql "CREATE DATABASE \"$REF\" TEMPLATE template0" >/dev/null
+PGDATABASE=$REF psql_do <<SQL
+CREATE SCHEMA growth;
+CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
+CREATE SEQUENCE growth.cursor;
+SQL
 CHUNK_N=$(sql "SELECT count(*) FROM growth.chunk")
 ((ROWS <= CHUNK_N)) || { echo "ledger_growth.sh: --rows is more than the chunk's $CHUNK_N deliveries" >&2; exit 2; }
 say "   $CHUNK_N deliveries, from $(sql "SELECT to_timestamp(t_min) || ' to ' || to_timestamp(t_max) FROM growth.span")"
@@ -174,6 +187,32 @@ add_partitions() {
               LATERAL (SELECT date_trunc('month', cometchat.event_time(c.p), 'UTC') AS m) t
          WHERE m IS NOT NULL ORDER BY m" >/dev/null
     sql "SELECT count(*) FROM cometchat.create_partitions()" >/dev/null
+}
+
+# live_partitions: in the database PGDATABASE names, the months of the
+# measured streams made the same way (from the first event of each month of
+# growth.live, which the bulk streams' times are a part of).
+live_partitions() {
+    [[ $PARTITIONED == t ]] || return 0
+    sql "INSERT INTO cometchat.events (payload)
+         SELECT DISTINCT ON (m) payload
+         FROM (SELECT seq, payload, date_trunc('month', cometchat.event_time(payload), 'UTC') AS m
+               FROM growth.live) l
+         WHERE m IS NOT NULL ORDER BY m, seq" >/dev/null
+    sql "SELECT count(*) FROM cometchat.create_partitions()" >/dev/null
+}
+
+# reset_ref: the empty ledger made afresh, with this size's streams.
+reset_ref() {
+    local t
+    PGDATABASE=$REF sql "SET client_min_messages = warning;
+        DROP EXTENSION IF EXISTS cometchat_webhooks CASCADE; CREATE EXTENSION cometchat_webhooks;
+        TRUNCATE growth.live, growth.bulk" >/dev/null
+    for t in growth.live growth.bulk; do
+        psql_do -c "\\copy $t TO pstdout" </dev/null | PGDATABASE=$REF psql_do -c "\\copy $t FROM pstdin"
+    done
+    PGDATABASE=$REF live_partitions
+    PGDATABASE=$REF sql "VACUUM ANALYZE" >/dev/null
 }
 
 # vacuum_changed: VACUUM ANALYZE the tables written since their last vacuum,
@@ -210,12 +249,13 @@ warm_up() {
                        WHERE p.range_from <= '$1' AND '$1' < p.range_to))")"
 }
 
-# pgbench_rate TABLE RUN: rows per second of single-row inserts into TABLE
-# of run RUN's share of the live stream.
+# pgbench_rate RUN: events per second of single-row inserts into the
+# ledger of the database PGDATABASE names of run RUN's share of the live
+# stream.
 pgbench_rate() {
     local per_client=$((ROWS / RUNS / 4))
-    sql "SELECT setval('growth.cursor', $((($2 - 1) * per_client * 4 + 1)), false)" >/dev/null
-    echo "INSERT INTO $1 (payload) SELECT payload FROM growth.live WHERE seq = (SELECT nextval('growth.cursor'));" >"$TMP/insert.sql"
+    sql "SELECT setval('growth.cursor', $((($1 - 1) * per_client * 4 + 1)), false)" >/dev/null
+    echo "INSERT INTO cometchat.events (payload) SELECT payload FROM growth.live WHERE seq = (SELECT nextval('growth.cursor'));" >"$TMP/insert.sql"
     PGOPTIONS='-c synchronous_commit=off' "$PGBIN/pgbench" -n -c 4 -j 2 -M prepared -t "$per_client" \
         -f "$TMP/insert.sql" >"$TMP/pgbench.out" 2>&1 </dev/null || { cat "$TMP/pgbench.out" >&2; exit 1; }
     if grep -q 'number of failed transactions: [1-9]' "$TMP/pgbench.out"; then
@@ -225,12 +265,12 @@ pgbench_rate() {
     awk '/^tps = / {printf "%.0f", $3 * 1}' "$TMP/pgbench.out"
 }
 
-# bulk_rate TABLE RUN: rows per second of one INSERT ... SELECT of run RUN's
-# bulk stream.
+# bulk_rate RUN: events per second of one INSERT ... SELECT of run RUN's
+# bulk stream into the ledger of the database PGDATABASE names.
 bulk_rate() {
     local t0 t1
     t0=$EPOCHREALTIME
-    sql "INSERT INTO $1 (payload) SELECT payload FROM growth.bulk WHERE run = $2 ORDER BY seq" >/dev/null
+    sql "INSERT INTO cometchat.events (payload) SELECT payload FROM growth.bulk WHERE run = $1 ORDER BY seq" >/dev/null
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" -v n="$BULK_N" 'BEGIN {printf "%.0f", n / (b - a)}'
 }
@@ -275,25 +315,28 @@ io_report() {
 }
 
 # runs LABEL RATE N: --runs runs of RATE (pgbench_rate or bulk_rate), each
-# into the ledger, then into its baseline; the first run's I/O reported for
-# its N events.  Sets MEDIANS to "ledger's median|baseline's median".
+# into the ledger and into the empty ledger (first in odd runs, after it in
+# even ones), the first run's I/O reported for its N events.  Sets MEDIANS
+# to "ledger's median|empty ledger's median|median of the runs' ratios".
 runs() {
-    local label=$1 rate=$2 n=$3 r ext=() base=()
+    local label=$1 rate=$2 n=$3 r ext=() ref=() ratio=()
     for ((r = 1; r <= RUNS; r++)); do
+        ((r % 2 == 0)) || ref+=("$(PGDATABASE=$REF "$rate" "$r")")
         ((r > 1)) || io_mark
-        ext+=("$("$rate" cometchat.events "$r")")
+        ext+=("$("$rate" "$r")")
         ((r > 1)) || io_report "$n" "$label"
-        base+=("$("$rate" growth.plain "$r")")
-        sql "TRUNCATE growth.plain" >/dev/null
-        say "   $label, run $r: ${ext[-1]} ev/s, baseline ${base[-1]} ev/s"
+        ((r % 2)) || ref+=("$(PGDATABASE=$REF "$rate" "$r")")
+        ratio+=("$(awk -v a="${ext[-1]}" -v b="${ref[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+        say "   $label, run $r: ${ext[-1]} ev/s, empty ledger ${ref[-1]} ev/s: ${ratio[-1]}"
     done
-    MEDIANS="$(median "${ext[@]}")|$(median "${base[@]}")"
+    MEDIANS="$(median "${ext[@]}")|$(median "${ref[@]}")|$(median "${ratio[@]}")"
 }
 
 measure() {
-    local i=$1 events r
-    local d=$((D_NOW + (i - 1) * STEP))
-    say "at $(sql "SELECT count(*) FROM cometchat.events") events: preparing this month's streams"
+    local i=$1 r
+    local d=$((D_NOW + (i - 1) * STEP)) events
+    events=$(sql "SELECT count(*) FROM cometchat.events")
+    say "at $events events: preparing this month's streams"
     sql "TRUNCATE growth.live, growth.bulk" >/dev/null
     sql "INSERT INTO growth.live SELECT row_number() OVER (ORDER BY seq), $(sql "SELECT growth.moved($d, '-live$i', '$((500 + 2 * i))')")
          FROM (SELECT seq, payload FROM growth.chunk ORDER BY seq LIMIT $ROWS) c" >/dev/null
@@ -302,12 +345,11 @@ measure() {
              FROM growth.chunk ORDER BY seq LIMIT $BULK" >/dev/null
     done
     BULK_N=$(sql "SELECT count(*) FROM growth.bulk WHERE run = 1")
-    add_partitions "$(sql "SELECT growth.moved($d, '-live$i', '$((500 + 2 * i))')")"
-    sql "TRUNCATE growth.plain" >/dev/null
+    live_partitions
+    reset_ref
     vacuum_changed
     sql "CHECKPOINT" >/dev/null
     warm_up "$(sql "SELECT min(growth.t(payload)) FROM growth.live")"
-    events=$(sql "SELECT count(*) FROM cometchat.events")
     say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')"), lifecycle tables $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relname IN ('calls', 'call_outcomes', 'sessions', 'participants', 'recordings')")"
     runs single-row pgbench_rate "$((ROWS / RUNS / 4 * 4))"
     local live=$MEDIANS
@@ -339,11 +381,8 @@ if [[ $PARTITIONED == t ]]; then
     say "events with a time in the default partition: $(sql "SELECT count(*) FROM cometchat.events_default WHERE occurred_at IS NOT NULL"), quarantined: $(sql "SELECT count(*) FROM cometchat.rejected")"
 fi
 echo
-echo "Medians of $RUNS runs.  vs empty: the rate as a fraction of the same at the first size; by baseline: the ratio to the baseline as a fraction of the same at the first size."
+echo "Medians of $RUNS runs, each beside the same run into an empty ledger; ratio: the median of the runs' ratios."
 echo
-echo "| events in the ledger | single-row, ev/s (baseline) | vs empty | ratio | by baseline | bulk INSERT ... SELECT, ev/s (baseline) | vs empty | ratio | by baseline |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-awk -F'|' '
-    NR == 1 { l = $2; lb = $2 / $3; b = $4; bb = $4 / $5 }
-    { printf "| %\047d | %\047d (%\047d) | %.2f | %.3f | %.2f | %\047d (%\047d) | %.2f | %.3f | %.2f |\n",
-             $1, $2, $3, $2 / l, $2 / $3, ($2 / $3) / lb, $4, $5, $4 / b, $4 / $5, ($4 / $5) / bb }' "$RESULTS"
+echo "| events in the ledger | single-row, ev/s | empty ledger, ev/s | ratio | bulk INSERT ... SELECT, ev/s | empty ledger, ev/s | ratio |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+awk -F'|' '{ printf "| %\047d | %\047d | %\047d | %.2f | %\047d | %\047d | %.2f |\n", $1, $2, $3, $4, $5, $6, $7 }' "$RESULTS"
