@@ -166,6 +166,7 @@ CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
 CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
 CREATE SEQUENCE growth.cursor;
 SQL
+((WARM == 0)) || PGDATABASE=$REF sql "CREATE EXTENSION pg_prewarm" >/dev/null
 CHUNK_N=$(sql "SELECT count(*) FROM growth.chunk")
 ((ROWS <= CHUNK_N)) || { echo "ledger_growth.sh: --rows is more than the chunk's $CHUNK_N deliveries" >&2; exit 2; }
 say "   $CHUNK_N deliveries, from $(sql "SELECT to_timestamp(t_min) || ' to ' || to_timestamp(t_max) FROM growth.span")"
@@ -230,7 +231,7 @@ vacuum_changed() {
 # warm_up TIME: the lifecycle tables (every table of the extension but the
 # ledger's partitions) and the live streams, with their indexes, and the
 # indexes of the partition of TIME (its heap is only appended to), read
-# into the shared buffers.
+# into the shared buffers, in the database PGDATABASE names.
 warm_up() {
     ((WARM)) || return 0
     say "   warm-up: $(sql "
@@ -333,7 +334,7 @@ runs() {
 }
 
 measure() {
-    local i=$1 r
+    local i=$1 r t
     local d=$((D_NOW + (i - 1) * STEP)) events
     events=$(sql "SELECT count(*) FROM cometchat.events")
     say "at $events events: preparing this month's streams"
@@ -349,7 +350,9 @@ measure() {
     reset_ref
     vacuum_changed
     sql "CHECKPOINT" >/dev/null
-    warm_up "$(sql "SELECT min(growth.t(payload)) FROM growth.live")"
+    t=$(sql "SELECT min(growth.t(payload)) FROM growth.live")
+    warm_up "$t"
+    PGDATABASE=$REF warm_up "$t" >/dev/null
     say "   $events events in $(sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'cometchat.events'::regclass") partitions, $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relkind IN ('r', 'p')"), lifecycle tables $(sql "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relnamespace = 'cometchat'::regnamespace AND c.relname IN ('calls', 'call_outcomes', 'sessions', 'participants', 'recordings')")"
     runs single-row pgbench_rate "$((ROWS / RUNS / 4 * 4))"
     local live=$MEDIANS
