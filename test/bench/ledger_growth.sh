@@ -106,15 +106,18 @@ if ((WARM)); then
         { echo "ledger_growth.sh: the warm-up needs pg_prewarm (contrib); --cold measures without it" >&2; exit 2; }
 fi
 
+# The measured streams and their cursor, in both databases.
+STREAMS="CREATE SCHEMA growth;
+CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
+CREATE SEQUENCE growth.cursor;"
+
 say "generating one chunk of the stream (test/gen/stream.sql, seed $SEED)"
 psql_do -f "$ROOT/test/gen/stream.sql" </dev/null >/dev/null
 psql_do <<SQL
-CREATE SCHEMA growth;
+$STREAMS
 CREATE TABLE growth.chunk AS
     SELECT seq, payload FROM cc_gen.stream($SEED, $N_CALLS, $N_MEETINGS, n_apps => 10);
-CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
-CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
-CREATE SEQUENCE growth.cursor;
 -- When an event happened (cometchat.event_time() is 1.5's; classify() is
 -- older, so the unpartitioned ledger can be measured too).
 CREATE FUNCTION growth.t(payload jsonb) RETURNS timestamptz LANGUAGE sql STABLE
@@ -160,12 +163,7 @@ END
 \$\$;
 SQL
 sql "CREATE DATABASE \"$REF\" TEMPLATE template0" >/dev/null
-PGDATABASE=$REF psql_do <<SQL
-CREATE SCHEMA growth;
-CREATE TABLE growth.live (seq bigint PRIMARY KEY, payload jsonb NOT NULL);
-CREATE TABLE growth.bulk (run int, seq bigint, payload jsonb NOT NULL, PRIMARY KEY (run, seq));
-CREATE SEQUENCE growth.cursor;
-SQL
+PGDATABASE=$REF psql_do -c "$STREAMS" </dev/null >/dev/null
 ((WARM == 0)) || PGDATABASE=$REF sql "CREATE EXTENSION pg_prewarm" >/dev/null
 CHUNK_N=$(sql "SELECT count(*) FROM growth.chunk")
 ((ROWS <= CHUNK_N)) || { echo "ledger_growth.sh: --rows is more than the chunk's $CHUNK_N deliveries" >&2; exit 2; }
