@@ -56,6 +56,8 @@ HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd -- "$HERE/../.." && pwd -P)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
+# shellcheck source=test/bench/common.sh
+source "$HERE/common.sh"
 
 SIZES=0,5000000,20000000
 ROWS=600000
@@ -255,13 +257,7 @@ pgbench_rate() {
     local per_client=$((ROWS / RUNS / 4))
     sql "SELECT setval('growth.cursor', $((($1 - 1) * per_client * 4 + 1)), false)" >/dev/null
     echo "INSERT INTO cometchat.events (payload) SELECT payload FROM growth.live WHERE seq = (SELECT nextval('growth.cursor'));" >"$TMP/insert.sql"
-    PGOPTIONS='-c synchronous_commit=off' "$PGBIN/pgbench" -n -c 4 -j 2 -M prepared -t "$per_client" \
-        -f "$TMP/insert.sql" >"$TMP/pgbench.out" 2>&1 </dev/null || { cat "$TMP/pgbench.out" >&2; exit 1; }
-    if grep -q 'number of failed transactions: [1-9]' "$TMP/pgbench.out"; then
-        cat "$TMP/pgbench.out" >&2
-        exit 1
-    fi
-    awk '/^tps = / {printf "%.0f", $3 * 1}' "$TMP/pgbench.out"
+    pgbench_tps "$TMP/insert.sql" "$per_client"
 }
 
 # bulk_rate RUN: events per second of one INSERT ... SELECT of run RUN's
@@ -272,11 +268,6 @@ bulk_rate() {
     sql "INSERT INTO cometchat.events (payload) SELECT payload FROM growth.bulk WHERE run = $1 ORDER BY seq" >/dev/null
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" -v n="$BULK_N" 'BEGIN {printf "%.0f", n / (b - a)}'
-}
-
-# median N...: the middle one (the lower middle of an even count).
-median() {
-    printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
 # io_mark: remember the server's I/O and WAL counters; io_report N LABEL:

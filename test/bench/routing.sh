@@ -25,6 +25,8 @@ HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd -- "$HERE/../.." && pwd -P)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
+# shellcheck source=test/bench/common.sh
+source "$HERE/common.sh"
 
 EVENTS=100000
 RUNS=5
@@ -96,18 +98,7 @@ rate() {
     fi >"$TMP/insert.sql"
     sql "SELECT setval('routing.cursor', 1, false)" >/dev/null
     sql "CHECKPOINT" >/dev/null
-    PGOPTIONS='-c synchronous_commit=off' "$PGBIN/pgbench" -n -c 4 -j 2 -M prepared -t "$((N / 4))" \
-        -f "$TMP/insert.sql" >"$TMP/pgbench.out" 2>&1 </dev/null || { cat "$TMP/pgbench.out" >&2; exit 1; }
-    if grep -q 'number of failed transactions: [1-9]' "$TMP/pgbench.out"; then
-        cat "$TMP/pgbench.out" >&2
-        exit 1
-    fi
-    awk '/^tps = / {printf "%.0f", $3 * 1}' "$TMP/pgbench.out"
-}
-
-# median N...: the middle one (the lower middle of an even count).
-median() {
-    printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+    pgbench_tps "$TMP/insert.sql" "$((N / 4))"
 }
 
 via=() straight=() ratio=()
