@@ -121,7 +121,7 @@ L_CALLS=$((SECONDS_LIVE * 2 * 8000 / 10))
 L_MEETINGS=$((L_CALLS * 15 / 100))
 cc_say "generating the history (~$EVENTS payloads) and the live stream"
 cc_psql -f test/gen/stream.sql </dev/null >/dev/null
-cc_psql </dev/null >/dev/null <<SQL
+cc_psql >/dev/null <<SQL
 CREATE SCHEMA bf;
 CREATE TABLE bf.history AS
     SELECT seq, payload FROM cc_gen.stream($SEED, $N_CALLS, $N_MEETINGS, n_apps => 10);
@@ -166,7 +166,7 @@ SELECT payload FROM bf.live WHERE n = (SELECT nextval('bf.live_seq'));
 SQL
 
 reset_tables() {
-    cc_psql </dev/null >/dev/null <<'SQL'
+    cc_psql >/dev/null <<'SQL'
 TRUNCATE cometchat.events, cometchat.rejected, cometchat.sessions, cometchat.calls,
          cometchat.call_outcomes, cometchat.participants, cometchat.recordings;
 SELECT setval('bf.live_seq', 1, false);
@@ -203,7 +203,7 @@ stats() {
 
 # Differences between the lifecycle tables and a rebuild of the ledger.
 differences() {
-    cc_psql -At </dev/null <<'SQL' | tail -n 1
+    cc_psql -At <<'SQL' | tail -n 1
 BEGIN;
 CREATE TEMP TABLE o_sessions AS SELECT * FROM cometchat.sessions;
 CREATE TEMP TABLE o_calls AS SELECT * FROM cometchat.calls;

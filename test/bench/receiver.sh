@@ -155,7 +155,7 @@ for db in http psql1 psql8; do
 done
 [[ ${keys[psql1]} == "${keys[psql8]}" ]] || fail "psql: one session and 8 sessions stored different events"
 if [[ ${keys[http]} != "${keys[psql1]}" ]]; then
-    short=$((${rows[psql1]} - ${rows[http]}))
+    short=$((rows[psql1] - rows[http]))
     extra=$( (rs_psql psql1 -At -c "SELECT encode(idempotency_key, 'hex') FROM cometchat.events";
               rs_psql http -At -c "SELECT encode(idempotency_key, 'hex') FROM cometchat.events") | sort | uniq -u | wc -l)
     ((short >= 0 && short <= CONNS && extra == short)) ||

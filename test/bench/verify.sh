@@ -58,7 +58,7 @@ sql() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -c "$1" </dev/null; }
 # application_name) and appends "label|events|seconds|peak kB|temp
 # bytes|seconds holding SHARE on the ledger|rows" to $RESULTS.
 measure() {
-    local label=$1 statement=$2 app pid= peak=0 rss t0 t1 temp0 temp1 out events held
+    local label=$1 statement=$2 app pid='' peak=0 rss t0 t1 temp0 temp1 out events held
     [[ ,$ONLY, == *,$label,* ]] || return 0
     app=cc_verify_bench_$label
     events=$(sql "SELECT count(*) FROM cometchat.events")
