@@ -1,6 +1,19 @@
 # shellcheck shell=bash
-# test/bench/common.sh: what the benchmark scripts share; sourced, with
-# PGBIN set to the binaries of the server they measure.
+# test/bench/common.sh: what the benchmark scripts that run against libpq's
+# environment share (ledger_growth.sh, routing.sh); sourced.  Sets ROOT (the
+# checkout), PGBIN (default: PostgreSQL 15's binaries) and a UTF-8 locale.
+
+# shellcheck disable=SC2034  # used by the scripts that source this
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
+
+# say TEXT...: a progress line, with the time.
+say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+# psql_do ARG...: psql, quiet, stopping at the first error.
+psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+# sql STATEMENT: its result, unaligned, without headers.
+sql() { psql_do -At -c "$1" </dev/null; }
 
 # pgbench_tps FILE T: transactions per second of FILE's script run by
 # pgbench, 4 clients on 2 threads, prepared statements, T transactions each,

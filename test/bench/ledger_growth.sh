@@ -52,12 +52,8 @@
 # in the same run").
 set -euo pipefail
 
-HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-ROOT=$(cd -- "$HERE/../.." && pwd -P)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
 # shellcheck source=test/bench/common.sh
-source "$HERE/common.sh"
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
 SIZES=0,5000000,20000000
 ROWS=600000
@@ -85,10 +81,6 @@ for n in "$ROWS" "$BULK" "$RUNS" "$SEED"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "ledger_growth.sh: $n is not a number" >&2; exit 2; }
 done
 ((RUNS >= 1 && ROWS / RUNS >= 4)) || { echo "ledger_growth.sh: --runs takes 1 to --rows / 4" >&2; exit 2; }
-
-say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-sql() { psql_do -At -c "$1" </dev/null; }
 
 [[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "ledger_growth.sh: the ledger is not empty" >&2; exit 2; }
 # The empty ledger each run is paired with: a database of its own.

@@ -21,12 +21,8 @@
 # rates and the median of the pairs' ratios (straight / through the ledger).
 set -euo pipefail
 
-HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-ROOT=$(cd -- "$HERE/../.." && pwd -P)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-export LC_ALL=C.UTF-8 PGCLIENTENCODING=UTF8
 # shellcheck source=test/bench/common.sh
-source "$HERE/common.sh"
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
 EVENTS=100000
 RUNS=5
@@ -45,10 +41,6 @@ for n in "$EVENTS" "$RUNS" "$SEED"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "routing.sh: $n is not a number" >&2; exit 2; }
 done
 ((RUNS >= 1 && EVENTS >= 400)) || { echo "routing.sh: --runs takes 1 or more, --events 400 or more" >&2; exit 2; }
-
-say() { printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-psql_do() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-sql() { psql_do -At -c "$1" </dev/null; }
 
 [[ $(sql "SELECT count(*) FROM cometchat.events") == 0 ]] || { echo "routing.sh: the ledger is not empty" >&2; exit 2; }
 [[ $(sql "SELECT to_regproc('cometchat.create_partitions') IS NOT NULL") == t ]] ||
